@@ -1,0 +1,82 @@
+"""Reference-data assets: one asset per lake table, loaded from the shipped Jakarta files."""
+
+import dagster as dg
+
+from ingest.reference import loaders as L
+from ingest.reference.pipeline import build_reference_tables
+from orchestration.resources import LakeResource
+from warehouse.migrations import migrate
+
+GROUP = "reference"
+
+
+@dg.asset(group_name=GROUP, description="Applies pending lake schema migrations.")
+def lake_schema(lake: LakeResource) -> dg.MaterializeResult:
+    lk = lake.get_lake()
+    applied = migrate(lk)
+    return dg.MaterializeResult(metadata={"applied": applied, "tables": len(lk.tables())})
+
+
+@dg.multi_asset(
+    group_name=GROUP,
+    specs=[
+        dg.AssetSpec(name, group_name=GROUP, description=desc, kinds={"ducklake"}, deps=[lake_schema])
+        for name, desc in [
+            ("kota", "5 kota administrasi with Kemendagri codes and boundaries"),
+            ("kecamatan", "42 mainland kecamatan"),
+            ("kelurahan", "267 kelurahan: codes, Dukcapil 2019 population, boundaries"),
+            ("cameras", "1,289 CCTV sites, each assigned its kelurahan by point-in-polygon"),
+            ("camera_channels", "50 public HLS channels of the Jakarta CCTV directory"),
+            ("flood_events_2024", "BPBD flood events per kelurahan and month, 2024"),
+            ("fire_incidents_2024", "Fire incidents per kelurahan by cause, 2024"),
+            ("flood_extent_2017", "RW polygons flooded in February 2017 (PetaBencana), max depth class"),
+            ("flood_reports_2017", "Citizen flood reports of 21 Feb 2017 (point, depth; no text)"),
+            ("facilities", "Hospitals, puskesmas, floodgates and pumps"),
+            ("water_gate_thresholds", "DSDA water-gate Siaga thresholds"),
+            ("hospital_capacity", "Kemenkes RS Online hospital list with beds"),
+            ("parking_locations", "Parking locations with capacity"),
+            ("reference_issues", "Every reference row that was excluded, fixed or flagged, with the reason"),
+        ]
+    ],
+)
+def reference_tables(context: dg.AssetExecutionContext, lake: LakeResource):  # type: ignore[no-untyped-def]
+    lk = lake.get_lake()
+    results = build_reference_tables()
+    issues: list[L.RefIssue] = []
+    for table, res in results.items():
+        lk.replace(table, res.table)
+        issues += res.issues
+        yield dg.MaterializeResult(
+            asset_key=table,
+            metadata={
+                "rows": res.table.num_rows,
+                "source_rows": res.source_rows,
+                "issues": len(res.issues),
+            },
+        )
+    lk.replace("reference_issues", L.issues_table(issues))
+    yield dg.MaterializeResult(asset_key="reference_issues", metadata={"rows": len(issues)})
+
+
+@dg.asset_check(asset="cameras", blocking=True, description="Every camera inside Jakarta has a kelurahan.")
+def cameras_have_kelurahan(lake: LakeResource) -> dg.AssetCheckResult:
+    missing = lake.get_lake().scalar(
+        "SELECT count(*) FROM cameras WHERE kelurahan_code IS NULL AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?",
+        [L.JAKARTA_BBOX[1], L.JAKARTA_BBOX[3], L.JAKARTA_BBOX[0], L.JAKARTA_BBOX[2]],
+    )
+    return dg.AssetCheckResult(passed=missing == 0, metadata={"cameras_without_kelurahan": int(missing)})
+
+
+@dg.asset_check(asset="kelurahan", blocking=True, description="Kelurahan codes are unique Kemendagri codes.")
+def kelurahan_codes_unique(lake: LakeResource) -> dg.AssetCheckResult:
+    dupes = lake.get_lake().scalar(
+        "SELECT count(*) FROM (SELECT kode_kelurahan FROM kelurahan GROUP BY 1 HAVING count(*) > 1)"
+    )
+    return dg.AssetCheckResult(passed=dupes == 0, metadata={"duplicate_codes": int(dupes)})
+
+
+defs = dg.Definitions(
+    assets=[lake_schema, reference_tables],
+    asset_checks=[cameras_have_kelurahan, kelurahan_codes_unique],
+    jobs=[dg.define_asset_job("reference_job", selection=dg.AssetSelection.groups(GROUP))],
+)

@@ -1,0 +1,63 @@
+"""Load all reference data into the lake (one call, used by the Dagster assets and the demo)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from ingest.reference import loaders as L
+from warehouse.lake import Lake
+
+
+@dataclass(frozen=True)
+class TableLoad:
+    table: str
+    rows: int
+    source_rows: int
+    issues: int
+
+
+def build_reference_tables(data_dir: Path = L.DATA_DIR) -> dict[str, L.RefResult]:
+    """Compute every reference table (pure; no lake needed)."""
+    kel = L.load_kelurahan(data_dir)
+    cams, channels = L.load_cameras(kel.table, data_dir)
+    return {
+        "kota": L.load_kota(data_dir),
+        "kecamatan": L.load_kecamatan(data_dir),
+        "kelurahan": kel,
+        "cameras": cams,
+        "camera_channels": channels,
+        "flood_events_2024": L.load_flood_events_2024(kel.table, data_dir),
+        "fire_incidents_2024": L.load_fire_incidents_2024(kel.table, data_dir),
+        "flood_extent_2017": L.load_flood_extent_2017(data_dir),
+        "flood_reports_2017": L.load_flood_reports_2017(kel.table, data_dir),
+        "facilities": L.load_facilities(kel.table, data_dir),
+        "water_gate_thresholds": L.load_water_gate_thresholds(data_dir),
+        "hospital_capacity": L.load_hospital_capacity(data_dir),
+        "parking_locations": L.load_parking(kel.table, data_dir),
+    }
+
+
+def load_reference_data(
+    lake: Lake, data_dir: Path = L.DATA_DIR, progress: Callable[[str], None] | None = None
+) -> list[TableLoad]:
+    """Replace every reference table and the issue log in the lake; returns per-table counts."""
+    results = build_reference_tables(data_dir)
+    out: list[TableLoad] = []
+    all_issues: list[L.RefIssue] = []
+    for table, res in results.items():
+        if progress:
+            progress(table)
+        lake.replace(table, res.table)
+        all_issues += res.issues
+        out.append(TableLoad(table, res.table.num_rows, res.source_rows, len(res.issues)))
+    lake.replace("reference_issues", L.issues_table(all_issues))
+    return out
+
+
+def write_table(lake: Lake, table: str, result: L.RefResult) -> pa.Table:
+    lake.replace(table, result.table)
+    return result.table

@@ -1,0 +1,78 @@
+"""One typed settings object for the whole platform.
+
+Read at launch (never at import time): environment variables prefixed ``PANTAU_`` and an
+optional TOML file named by ``PANTAU_CONFIG``. Pure code receives explicit config objects
+built from these settings; only orchestration and the CLI read them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from warehouse.lake import LakeConfig, S3Config
+from warehouse.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+
+
+class PantauSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PANTAU_", extra="ignore")
+
+    data_dir: Path = Field(Path("pantau-data"), description="root of the embedded lake, landing zone and ops DB")
+    lake_catalog: Literal["sqlite", "postgres"] = Field("sqlite", description="the one lake switch")
+    pg_dsn: str = "host=127.0.0.1 port=5432 dbname=pantau user=postgres"
+    store: Literal["local", "s3"] = "local"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = "minioadmin"
+    s3_secret_key: SecretStr = SecretStr("minioadmin")
+    s3_bucket: str = "pantau"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    salt: SecretStr = Field(SecretStr("change-me-in-production"), description="secret salt for hashing Jaki user ids")
+    ops_db_url: str = Field("", description="SQLAlchemy URL of the operational DB; default sqlite in data_dir")
+    allow_private_webhooks: bool = False
+
+    def s3_config(self) -> S3Config:
+        return S3Config(
+            endpoint=self.s3_endpoint,
+            access_key=self.s3_access_key,
+            secret_key=self.s3_secret_key.get_secret_value(),
+            bucket=self.s3_bucket,
+            region=self.s3_region,
+            secure=self.s3_secure,
+        )
+
+    def lake_config(self) -> LakeConfig:
+        return LakeConfig(
+            catalog=self.lake_catalog,
+            root=self.data_dir,
+            postgres_dsn=self.pg_dsn,
+            s3=self.s3_config() if self.lake_catalog == "postgres" else None,
+        )
+
+    def object_store(self) -> ObjectStore:
+        if self.store == "s3":
+            s3 = self.s3_config()
+            return S3ObjectStore(
+                s3.endpoint, s3.bucket, s3.access_key, s3.secret_key, secure=s3.secure, region=s3.region, prefix="store"
+            )
+        return LocalObjectStore(self.data_dir / "store")
+
+    def resolved_ops_db_url(self) -> str:
+        return self.ops_db_url or f"sqlite:///{(self.data_dir / 'ops.sqlite').resolve()}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> PantauSettings:
+    """Build settings from env vars, an optional TOML file (``[pantau]`` table) and overrides."""
+    import os
+
+    values: dict[str, object] = {}
+    path = config_file or (Path(os.environ["PANTAU_CONFIG"]) if os.environ.get("PANTAU_CONFIG") else None)
+    if path is not None:
+        data = tomllib.loads(Path(path).read_text())
+        values.update(data.get("pantau", data))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return PantauSettings(**values)  # type: ignore[arg-type]

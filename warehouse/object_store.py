@@ -1,0 +1,178 @@
+"""Object store: one interface, a local-folder and an S3/MinIO implementation.
+
+Keys are POSIX-style relative paths (``landing/frames/2026/11/27/batch.parquet``).
+Writes are atomic: the local store writes a temp file and renames it, the S3 store
+uses a single PUT, so a reader never sees a partial object.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+class ObjectNotFoundError(KeyError):
+    """Raised when a key does not exist in the store."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    mtime: float
+
+
+def _check_key(key: str) -> str:
+    if not key or key.startswith("/") or "\\" in key:
+        raise ValueError(f"invalid object key {key!r}: use a relative POSIX path")
+    parts = key.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"invalid object key {key!r}: empty, '.' or '..' segment")
+    return key
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """Minimal object-store interface shared by every implementation."""
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = ...) -> str: ...
+    def get_bytes(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> None: ...
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
+    def uri(self, key: str) -> str: ...
+
+
+class LocalObjectStore:
+    """Objects as files below ``root``; atomic via temp file + ``os.replace``."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / _check_key(key)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return self.uri(key)
+
+    def get_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError as exc:
+            raise ObjectNotFoundError(key) from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        base = self.root
+        for dirpath, _dirnames, filenames in os.walk(base):
+            for name in sorted(filenames):
+                if name.startswith(".tmp-"):
+                    continue
+                full = Path(dirpath) / name
+                key = full.relative_to(base).as_posix()
+                if key.startswith(prefix):
+                    st = full.stat()
+                    yield ObjectInfo(key=key, size=st.st_size, mtime=st.st_mtime)
+
+    def uri(self, key: str) -> str:
+        return str(self._path(key))
+
+
+class S3ObjectStore:
+    """Objects in an S3 bucket (MinIO in production) via the ``minio`` SDK.
+
+    A single PUT is atomic in S3: the object appears whole or not at all.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        bucket: str,
+        access_key: str,
+        secret_key: str,
+        *,
+        secure: bool = False,
+        region: str = "us-east-1",
+        prefix: str = "",
+    ) -> None:
+        from minio import Minio
+
+        self.endpoint = endpoint
+        self.bucket = bucket
+        self.secure = secure
+        self.prefix = prefix.strip("/")
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region)
+        if not self.client.bucket_exists(bucket):
+            self.client.make_bucket(bucket)
+
+    def _key(self, key: str) -> str:
+        _check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        self.client.put_object(self.bucket, self._key(key), io.BytesIO(data), len(data), content_type=content_type)
+        return self.uri(key)
+
+    def get_bytes(self, key: str) -> bytes:
+        from minio.error import S3Error
+
+        try:
+            resp = self.client.get_object(self.bucket, self._key(key))
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject"):
+                raise ObjectNotFoundError(key) from exc
+            raise
+        try:
+            return resp.read()
+        finally:
+            resp.close()
+            resp.release_conn()
+
+    def exists(self, key: str) -> bool:
+        from minio.error import S3Error
+
+        try:
+            self.client.stat_object(self.bucket, self._key(key))
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                return False
+            raise
+        return True
+
+    def delete(self, key: str) -> None:
+        self.client.remove_object(self.bucket, self._key(key))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        full_prefix = (self.prefix + "/" if self.prefix else "") + prefix
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        for obj in self.client.list_objects(self.bucket, prefix=full_prefix, recursive=True):
+            name = obj.object_name or ""
+            mtime = obj.last_modified.timestamp() if obj.last_modified else 0.0
+            yield ObjectInfo(key=name[strip:], size=obj.size or 0, mtime=mtime)
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
