@@ -186,6 +186,28 @@ def dev(data_dir: DataDirOpt = None, port: Annotated[int, typer.Option(help="Web
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 
+@app.command()
+def simulate(
+    cameras: Annotated[int, typer.Option(help="Simulated cameras (mapped onto real camera sites)")] = 24,
+    seed: Annotated[int, typer.Option(help="Scene seed")] = 0,
+    duration: Annotated[float, typer.Option(help="Length of the scripted incident timeline, seconds")] = 60.0,
+    port: Annotated[int, typer.Option(help="HTTP port on 127.0.0.1")] = 8554,
+    hls: Annotated[int, typer.Option(help="How many cameras also serve HLS (FFmpeg segments)")] = 2,
+    rtsp: Annotated[int, typer.Option(help="How many cameras also serve RTSP")] = 0,
+    width: Annotated[int, typer.Option(help="Frame width")] = 640,
+    height: Annotated[int, typer.Option(help="Frame height")] = 360,
+    fps: Annotated[float, typer.Option(help="Frames per second")] = 10.0,
+    serve_s: Annotated[float | None, typer.Option("--serve-s", help="Stop after this many seconds")] = None,
+) -> None:
+    """Serve simulated Jakarta street cameras on loopback (MJPEG, snapshot, HLS, RTSP) with ground truth."""
+    from ingest.simulate.serve import run_simulator
+
+    run_simulator(
+        cameras, seed=seed, duration_s=duration, port=port, hls_cameras=hls, rtsp_cameras=rtsp,
+        width=width, height=height, fps=fps, serve_s=serve_s,
+    )  # fmt: skip
+
+
 def main() -> None:
     app()
 
