@@ -186,6 +186,37 @@ def dev(data_dir: DataDirOpt = None, port: Annotated[int, typer.Option(help="Web
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 
+class PlanMethod(StrEnum):
+    lazy = "lazy"
+    greedy = "greedy"
+    exact = "exact"
+    auto = "auto"
+    random = "random"
+    populous = "populous"
+
+
+@app.command()
+def plan(
+    budget: Annotated[int, typer.Option("--budget", "-n", help="Number of new cameras to place")] = 100,
+    radius: Annotated[float, typer.Option(help="Camera coverage radius, metres")] = 150.0,
+    method: Annotated[PlanMethod, typer.Option(help="Solver or baseline")] = PlanMethod.lazy,
+    time_limit: Annotated[float, typer.Option(help="Time limit of the exact solver, seconds")] = 60.0,
+    from_files: Annotated[bool, typer.Option(help="Use the shipped reference files instead of the lake")] = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Rank sites for the next N cameras and print coverage before and after (maximal covering)."""
+    from analytics.placement import run_plan
+    from warehouse.lake import Lake
+
+    if from_files:
+        console.print(run_plan(None, budget=budget, radius_m=radius, method=method.value, time_limit_s=time_limit))
+        return
+    s = _settings(data_dir)
+    with Lake(s.lake_config(), read_only=True) as lake:
+        res = run_plan(lake, budget=budget, radius_m=radius, method=method.value, time_limit_s=time_limit)
+    console.print(res)
+
+
 @app.command()
 def simulate(
     cameras: Annotated[int, typer.Option(help="Simulated cameras (mapped onto real camera sites)")] = 24,

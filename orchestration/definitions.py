@@ -18,7 +18,7 @@ DOMAIN_MODULES = [
     # "assets.marts",
     # "assets.jaki",
     # "assets.alerts",
-    # "assets.planning",
+    "assets.planning",
     # "assets.open_data",
 ]
 
