@@ -21,7 +21,7 @@ from rich.table import Table
 from orchestration.settings import load_settings
 
 app = typer.Typer(
-    help="Pantau: Jakarta CCTV + Jaki data platform.", no_args_is_help=True, pretty_exceptions_show_locals=False
+    help="Pantau: Jakarta CCTV + Jaki data platform.", no_args_is_help=True, pretty_exceptions_show_locals=False, pretty_exceptions_short=True
 )
 console = Console()
 
@@ -237,6 +237,179 @@ def simulate(
         cameras, seed=seed, duration_s=duration, port=port, hls_cameras=hls, rtsp_cameras=rtsp,
         width=width, height=height, fps=fps, serve_s=serve_s,
     )  # fmt: skip
+
+
+subscribe_app = typer.Typer(
+    help="Manage alert subscriptions (agencies by hazard, anyone by area).", no_args_is_help=True
+)
+alerts_app = typer.Typer(help="List, acknowledge, cancel and dispatch alerts.", no_args_is_help=True)
+app.add_typer(subscribe_app, name="subscribe")
+app.add_typer(alerts_app, name="alerts")
+
+
+class Channel(StrEnum):
+    webhook = "webhook"
+    email = "email"
+    mqtt = "mqtt"
+    apprise = "apprise"
+    outbox = "outbox"
+
+
+class SubKind(StrEnum):
+    area = "area"
+    agency = "agency"
+
+
+class Hazard(StrEnum):
+    fire = "fire"
+    flood = "flood"
+    crowd = "crowd"
+    camera = "camera"
+
+
+class AreaType(StrEnum):
+    kelurahan = "kelurahan"
+    kecamatan = "kecamatan"
+    kota = "kota"
+    point = "point"
+
+
+class Level(StrEnum):
+    waspada = "Waspada"
+    siaga = "Siaga"
+    awas = "Awas"
+
+
+class PayloadFormat(StrEnum):
+    json = "json"
+    cap = "cap"
+
+
+@subscribe_app.command("add")
+def subscribe_add(
+    name: Annotated[str, typer.Option(help="Subscriber name")],
+    channel: Annotated[Channel, typer.Option(help="Delivery channel")],
+    target: Annotated[str, typer.Option(help="URL, e-mail address, MQTT topic prefix, Apprise URL or folder")],
+    kind: Annotated[SubKind, typer.Option(help="agency (by hazard) or area subscriber")] = SubKind.area,
+    hazard: Annotated[Hazard | None, typer.Option(help="Only this hazard")] = None,
+    area_type: Annotated[AreaType | None, typer.Option(help="Area kind")] = None,
+    area_code: Annotated[str | None, typer.Option(help="Kemendagri code of the kelurahan/kecamatan/kota")] = None,
+    lat: Annotated[float | None, typer.Option(help="Point latitude (area-type point)")] = None,
+    lon: Annotated[float | None, typer.Option(help="Point longitude (area-type point)")] = None,
+    radius_m: Annotated[float | None, typer.Option(help="Radius around the point, metres")] = None,
+    min_level: Annotated[Level, typer.Option(help="Minimum risk level")] = Level.waspada,
+    fmt: Annotated[PayloadFormat, typer.Option("--format", help="Webhook payload: json or cap")] = PayloadFormat.json,
+    secret: Annotated[str | None, typer.Option(help="Webhook HMAC secret (generated if omitted)")] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Add a subscription (stored transactionally in the operational DB)."""
+    from alerts.cli_ops import subscribe_add as add
+
+    s = _settings(data_dir)
+    try:
+        row = add(
+            s.resolved_ops_db_url(), name=name, channel=channel.value, target=target, kind=kind.value,
+            hazard=hazard.value if hazard else None, area_type=area_type.value if area_type else None,
+            area_code=area_code, lat=lat, lon=lon, radius_m=radius_m, min_level=min_level.value, fmt=fmt.value,
+            secret=secret, allow_private_webhooks=s.allow_private_webhooks, allow_http=s.allow_http_webhooks,
+        )  # fmt: skip
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(row)
+
+
+@subscribe_app.command("list")
+def subscribe_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include inactive subscriptions")] = False,
+    hazard: Annotated[Hazard | None, typer.Option(help="Only this hazard")] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """List subscriptions."""
+    from alerts.cli_ops import subscribe_list as lst
+    from alerts.cli_ops import subscriptions_table
+
+    s = _settings(data_dir)
+    rows = lst(s.resolved_ops_db_url(), include_inactive=all_, hazard=hazard.value if hazard else None)
+    console.print(subscriptions_table(rows))
+
+
+@subscribe_app.command("remove")
+def subscribe_remove(
+    subscription_id: Annotated[str, typer.Argument(help="Subscription id")], data_dir: DataDirOpt = None
+) -> None:
+    """Deactivate a subscription."""
+    from alerts.cli_ops import subscribe_remove as rm
+
+    s = _settings(data_dir)
+    if not rm(s.resolved_ops_db_url(), subscription_id):
+        console.print(f"[red]no active subscription {subscription_id}[/red]")
+        raise typer.Exit(1)
+    console.print(f"removed {subscription_id}")
+
+
+@alerts_app.command("list")
+def alerts_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include resolved and cancelled alerts")] = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """List alerts (active by default)."""
+    from alerts.cli_ops import alerts_list as lst
+    from alerts.cli_ops import alerts_table
+
+    s = _settings(data_dir)
+    console.print(alerts_table(lst(s.resolved_ops_db_url(), active_only=not all_)))
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: Annotated[str, typer.Argument(help="Alert id")],
+    by: Annotated[str, typer.Option("--by", help="Who acknowledges")],
+    note: Annotated[str, typer.Option(help="Optional note")] = "",
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Acknowledge an alert."""
+    from alerts.cli_ops import alerts_ack as ack
+
+    s = _settings(data_dir)
+    try:
+        console.print(ack(s.resolved_ops_db_url(), alert_id, actor=by, note=note))
+    except (KeyError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@alerts_app.command("cancel")
+def alerts_cancel(
+    alert_id: Annotated[str, typer.Argument(help="Alert id")],
+    by: Annotated[str, typer.Option("--by", help="Who cancels")],
+    reason: Annotated[str, typer.Option(help="Why (sent in the CAP Cancel message)")],
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Cancel an alert (sends a CAP Cancel referencing it)."""
+    from alerts.cli_ops import alerts_cancel as cancel
+
+    s = _settings(data_dir)
+    try:
+        console.print(cancel(s.resolved_ops_db_url(), alert_id, actor=by, reason=reason))
+    except (KeyError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@alerts_app.command("dispatch")
+def alerts_dispatch(data_dir: DataDirOpt = None) -> None:
+    """Deliver everything due now from the outbox (retries with backoff, dead letters)."""
+    from alerts.cli_ops import alerts_dispatch as dispatch
+
+    s = _settings(data_dir)
+    stats, counts = dispatch(
+        s.resolved_ops_db_url(), outbox_dir=str(Path(s.data_dir) / "outbox"), smtp_host=s.smtp_host,
+        smtp_port=s.smtp_port, mqtt_broker=s.mqtt_broker, allow_private_webhooks=s.allow_private_webhooks,
+        allow_http=s.allow_http_webhooks,
+    )  # fmt: skip
+    console.print(stats)
+    console.print(counts)
 
 
 def main() -> None:

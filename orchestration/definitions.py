@@ -17,7 +17,7 @@ DOMAIN_MODULES = [
     # "assets.cameras",
     # "assets.marts",
     # "assets.jaki",
-    # "assets.alerts",
+    "assets.alerts",
     "assets.planning",
     # "assets.open_data",
 ]
@@ -38,7 +38,14 @@ def _domain_defs() -> list[dg.Definitions]:
 
 def build_resources() -> dict[str, object]:
     """Resources resolve PANTAU_* settings when a run launches, never at import."""
-    return {"lake": LakeResource(), "store": ObjectStoreResource(), "settings": SettingsResource()}
+    from assets.alerts import AlertsOpsResource
+
+    return {
+        "lake": LakeResource(),
+        "store": ObjectStoreResource(),
+        "settings": SettingsResource(),
+        "ops_db": AlertsOpsResource(),
+    }
 
 
 def build_defs() -> dg.Definitions:

@@ -34,6 +34,11 @@ class PantauSettings(BaseSettings):
     salt: SecretStr = Field(SecretStr("change-me-in-production"), description="secret salt for hashing Jaki user ids")
     ops_db_url: str = Field("", description="SQLAlchemy URL of the operational DB; default sqlite in data_dir")
     allow_private_webhooks: bool = False
+    allow_http_webhooks: bool = False
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_sender: str = "pantau-alerts@jakarta.go.id"
+    mqtt_broker: str = "mqtt://127.0.0.1:1883"
 
     def s3_config(self) -> S3Config:
         return S3Config(
@@ -62,7 +67,10 @@ class PantauSettings(BaseSettings):
         return LocalObjectStore(self.data_dir / "store")
 
     def resolved_ops_db_url(self) -> str:
-        return self.ops_db_url or f"sqlite:///{(self.data_dir / 'ops.sqlite').resolve()}"
+        if self.ops_db_url:
+            return self.ops_db_url
+        Path(self.data_dir).mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(Path(self.data_dir) / 'ops.sqlite').resolve()}"
 
 
 def load_settings(config_file: Path | None = None, **overrides: object) -> PantauSettings:

@@ -1,0 +1,190 @@
+"""Urgent alerts in Dagster: the sensor over the freshest frame scores, delivery retries, history export."""
+
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from alerts.cap import CapSettings
+from alerts.channels import ChannelRegistry, SmtpConfig, WebhookPolicy
+from alerts.db import OpsDB
+from alerts.engine import AlertEngine, ComplaintLookup, LakeFloodContext, decision_summary
+from alerts.export import export_alerts_to_lake, publish_cap_and_feed
+from alerts.outbox import Dispatcher, DispatchStats, RetryPolicy, outbox_counts
+from orchestration.resources import LakeResource, ObjectStoreResource
+from warehouse.lake import LakeError
+
+SENSOR_INTERVAL_S = 10
+
+
+def _jaki_flood_complaints() -> ComplaintLookup | None:
+    """The Jaki helper's flood complaint context, when that package is present."""
+    try:
+        from ingest.jaki.signals import flood_complaint_context
+    except ImportError:
+        return None
+    return flood_complaint_context
+
+
+DISPATCH_BUDGET_S = 5.0
+
+
+class AlertsOpsResource(dg.ConfigurableResource):
+    """The alerts operational DB (SQLite in data_dir, or PostgreSQL) and the delivery channels.
+
+    Unset fields are resolved from the platform settings (``PANTAU_*``) when a run launches.
+    """
+
+    data_dir: str = ""
+    ops_db_url: str = ""
+    allow_private_webhooks: bool | None = None
+    allow_http_webhooks: bool | None = None
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_sender: str = ""
+    mqtt_broker: str = ""
+    max_attempts: int = 8
+
+    def _resolved(self) -> "AlertsOpsResource":
+        from orchestration.settings import load_settings
+
+        s = load_settings(data_dir=Path(self.data_dir) if self.data_dir else None)
+        return AlertsOpsResource(
+            data_dir=self.data_dir or str(s.data_dir),
+            ops_db_url=self.ops_db_url or s.ops_db_url,
+            allow_private_webhooks=s.allow_private_webhooks
+            if self.allow_private_webhooks is None
+            else self.allow_private_webhooks,
+            allow_http_webhooks=s.allow_http_webhooks if self.allow_http_webhooks is None else self.allow_http_webhooks,
+            smtp_host=self.smtp_host or s.smtp_host,
+            smtp_port=self.smtp_port or s.smtp_port,
+            smtp_sender=self.smtp_sender or s.smtp_sender,
+            mqtt_broker=self.mqtt_broker or s.mqtt_broker,
+            max_attempts=self.max_attempts,
+        )
+
+    def url(self) -> str:
+        if not self.data_dir:
+            return self._resolved().url()
+        if self.ops_db_url:
+            return self.ops_db_url
+        path = Path(self.data_dir).resolve() / "ops.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+
+    def get_ops(self) -> OpsDB:
+        return OpsDB(self.url())
+
+    def channels(self) -> ChannelRegistry:
+        if (
+            not self.data_dir
+            or self.allow_http_webhooks is None
+            or self.allow_private_webhooks is None
+            or not self.smtp_host
+        ):
+            return self._resolved().channels()
+        schemes = ("https", "http") if self.allow_http_webhooks else ("https",)
+        return ChannelRegistry.default(
+            webhook_policy=WebhookPolicy(allowed_schemes=schemes, allow_private=self.allow_private_webhooks),
+            smtp=SmtpConfig(host=self.smtp_host, port=self.smtp_port, sender=self.smtp_sender),
+            mqtt_broker=self.mqtt_broker,
+            outbox_dir=Path(self.data_dir) / "outbox",
+        )
+
+    def dispatch(self, ops: OpsDB, budget_s: float = DISPATCH_BUDGET_S) -> DispatchStats:
+        """Deliver what is due now, within a time budget (the rest waits for the retry sensor)."""
+        channels = self.channels()
+        dispatcher = Dispatcher(ops, channels, RetryPolicy(max_attempts=self.max_attempts))
+        total = DispatchStats()
+        deadline = time.monotonic() + budget_s
+        try:
+            while time.monotonic() < deadline:
+                st = dispatcher.run_once()
+                total.add(st)
+                if st.claimed == 0:
+                    break
+        finally:
+            dispatcher.close()
+            channels.close()
+        return total
+
+
+@dg.sensor(minimum_interval_seconds=SENSOR_INTERVAL_S, default_status=dg.DefaultSensorStatus.RUNNING)
+def urgent_alert_sensor(
+    context: dg.SensorEvaluationContext, lake: LakeResource, ops_db: AlertsOpsResource
+) -> dg.SkipReason:
+    """Freshest frame_scores -> rules -> alert transitions + outbox -> deliveries (cursor: captured_at)."""
+    try:
+        lk = lake.get_lake(read_only=True)
+        lk.tables()
+    except LakeError as exc:
+        return dg.SkipReason(f"no lake yet: {exc}")
+    ops = ops_db.get_ops()
+    try:
+        engine = AlertEngine(
+            ops, lk, cap_settings=CapSettings(), flood_context=LakeFloodContext(lk, complaints=_jaki_flood_complaints())
+        )
+        result = engine.run_cycle(context.cursor or None)
+        if result.cursor:
+            context.update_cursor(result.cursor)
+        stats = ops_db.dispatch(ops)
+        summary = decision_summary(result)
+        return dg.SkipReason(
+            f"{summary['rows']} rows, {len(result.transitions)} transitions, {stats.sent} sent, "
+            f"{stats.failed} failed, {stats.dead} dead; cursor {result.cursor}"
+        )
+    finally:
+        lk.close()
+        ops.dispose()
+
+
+@dg.sensor(minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
+def alert_delivery_retry_sensor(context: dg.SensorEvaluationContext, ops_db: AlertsOpsResource) -> dg.SkipReason:
+    """Retries due deliveries (exponential backoff with jitter) and dead-letters after the limit."""
+    ops = ops_db.get_ops()
+    try:
+        stats = ops_db.dispatch(ops, budget_s=10.0)
+        return dg.SkipReason(
+            f"sent {stats.sent}, failed {stats.failed}, dead {stats.dead}; outbox {outbox_counts(ops)}"
+        )
+    finally:
+        ops.dispose()
+
+
+@dg.asset(group_name="alerts", compute_kind="sqlalchemy")
+def alert_history(
+    context: dg.AssetExecutionContext, lake: LakeResource, store: ObjectStoreResource, ops_db: AlertsOpsResource
+) -> dg.MaterializeResult:
+    """Alert transitions and deliveries exported to the lake; CAP files and the Atom feed published."""
+    ops = ops_db.get_ops()
+    lk = lake.get_lake()
+    try:
+        exported = export_alerts_to_lake(ops, lk)
+        feed = publish_cap_and_feed(ops, store.get_store())
+        counts = outbox_counts(ops)
+    finally:
+        lk.close()
+        ops.dispose()
+    return dg.MaterializeResult(
+        metadata={
+            **exported.as_metadata(),
+            **{f"outbox_{k}": v for k, v in counts.items()},
+            "active_alerts": feed["active"],
+            "feed_uri": feed["feed_uri"],
+        }
+    )
+
+
+alert_history_job = dg.define_asset_job("alert_history_job", selection=[alert_history])
+alert_history_schedule = dg.ScheduleDefinition(
+    job=alert_history_job, cron_schedule="*/5 * * * *", execution_timezone="UTC"
+)
+
+defs = dg.Definitions(
+    assets=[alert_history],
+    sensors=[urgent_alert_sensor, alert_delivery_retry_sensor],
+    jobs=[alert_history_job],
+    schedules=[alert_history_schedule],
+)
+# The lead binds the resource key ``ops_db`` in orchestration/definitions.py, e.g.
+# ``"ops_db": AlertsOpsResource(data_dir=dg.EnvVar("PANTAU_DATA_DIR"), ops_db_url=dg.EnvVar("PANTAU_OPS_DB_URL"))``.

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from alerts.db import OpsDB
+from warehouse.lake import MIGRATIONS_DIR, Lake, LakeConfig
+from warehouse.migrations import migrate
+
+# the shared test kit (loopback webhook receiver, lake seeding) sits next to this file; pytest runs
+# with --import-mode=importlib, which does not put test folders on sys.path
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture
+def ops(tmp_path: Path) -> Iterator[OpsDB]:
+    db = OpsDB(f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database on the machine's server (127.0.0.1:5432, user postgres)."""
+    import psycopg2
+
+    name = f"pantau_alerts_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3)
+    except psycopg2.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+CONTRACT_DDL = (
+    # frames / frame_scores as in CONTRACTS.md (owned by the capture helper's 0100 migration);
+    # created here so these tests depend only on the foundation and the alerts migrations.
+    "CREATE TABLE IF NOT EXISTS frames (camera_id VARCHAR, captured_at TIMESTAMPTZ, batch_id VARCHAR, seq BIGINT,"
+    " keyframe_uri VARCHAR, public_uri VARCHAR, width INTEGER, height INTEGER, status VARCHAR, decode_ms DOUBLE,"
+    " fetch_ms DOUBLE, worker_id VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS frame_scores (camera_id VARCHAR, captured_at TIMESTAMPTZ, batch_id VARCHAR,"
+    " fire DOUBLE, smoke DOUBLE, flood DOUBLE, flood_depth_class INTEGER, persons DOUBLE, crowd_density DOUBLE,"
+    " crowd_level VARCHAR, crowd DOUBLE, motion DOUBLE, health VARCHAR, risk_level VARCHAR, risk_hazard VARCHAR,"
+    " model_version VARCHAR, features VARCHAR)",
+)
+
+
+@pytest.fixture(scope="session")
+def _lake_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("alerts-lake-template")
+    mig_dir = root / "migrations"
+    mig_dir.mkdir()
+    for f in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if f.name.startswith("0001_") or f.name.startswith("04"):
+            shutil.copy(f, mig_dir / f.name)
+    lk = Lake(LakeConfig(root=root / "pantau-data"))
+    migrate(lk, mig_dir)
+    for ddl in CONTRACT_DDL:
+        lk.execute(ddl)
+    lk.close()
+    return root / "pantau-data"
+
+
+@pytest.fixture
+def lake(tmp_path: Path, _lake_template: Path) -> Iterator[Lake]:
+    """An embedded lake with the foundation (0001) and alerts (04xx) migrations plus the score tables.
+
+    Migrated once per session and copied per test (migrating takes seconds on a shared machine).
+    """
+    root = tmp_path / "pantau-data"
+    shutil.copytree(_lake_template, root)
+    cfg = LakeConfig(root=root)
+    db = sqlite3.connect(cfg.catalog_path)  # point the copied catalog at the copied data folder
+    with db:
+        db.execute("UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'", (cfg.data_path,))
+    db.close()
+    lk = Lake(cfg)
+    yield lk
+    lk.close()
