@@ -21,7 +21,10 @@ from rich.table import Table
 from orchestration.settings import load_settings
 
 app = typer.Typer(
-    help="Pantau: Jakarta CCTV + Jaki data platform.", no_args_is_help=True, pretty_exceptions_show_locals=False, pretty_exceptions_short=True
+    help="Pantau: Jakarta CCTV + Jaki data platform.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    pretty_exceptions_short=True,
 )
 console = Console()
 
@@ -184,6 +187,41 @@ def dev(data_dir: DataDirOpt = None, port: Annotated[int, typer.Option(help="Web
     env.setdefault("DAGSTER_HOME", str(home))
     cmd = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions", "-p", str(port)]
     raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+@app.command("eval")
+def eval_(
+    path: Annotated[Path | None, typer.Argument(help="Folder with MANIFEST.csv (file,label[,count,source])")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    manifest: Annotated[Path | None, typer.Option(help="Manifest CSV (default PATH/MANIFEST.csv)")] = None,
+    split: Annotated[str | None, typer.Option(help="Keep only rows whose 'split' column equals this")] = None,
+    threshold: Annotated[list[str] | None, typer.Option(help="Threshold override, e.g. fire=0.6 (repeatable)")] = None,
+    limit: Annotated[int | None, typer.Option(help="Score at most N images")] = None,
+    clips: Annotated[bool, typer.Option(help="Evaluate simulator clips against their ground truth")] = False,
+    duration: Annotated[float, typer.Option(help="Clip length in seconds (--clips)")] = 100.0,
+    step: Annotated[float, typer.Option(help="Seconds between sampled frames (--clips)")] = 2.5,
+) -> None:
+    """Score labelled images (or simulator clips): precision/recall/F1/AUC per class, false alarms, crowd MAE/MAPE."""
+    from analytics.evaluation import run_eval, run_eval_clip
+
+    thresholds: dict[str, float] = {}
+    for t in threshold or []:
+        name, _, value = t.partition("=")
+        try:
+            thresholds[name.strip()] = float(value)
+        except ValueError:
+            console.print(f"[red]error:[/red] bad threshold {t!r}: use hazard=value")
+            raise typer.Exit(2) from None
+    if clips:
+        run_eval_clip(duration_s=duration, step_s=step, json_out=json_out, thresholds=thresholds or None)
+        return
+    if path is None:
+        console.print("[red]error:[/red] give a PATH to a labelled folder, or --clips")
+        raise typer.Exit(2)
+    if not path.is_dir():
+        console.print(f"[red]error:[/red] {path} is not a folder")
+        raise typer.Exit(2)
+    run_eval(path, json_out=json_out, thresholds=thresholds or None, manifest=manifest, split=split, limit=limit)
 
 
 class PlanMethod(StrEnum):

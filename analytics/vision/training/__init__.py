@@ -1,0 +1,1 @@
+"""Training scripts for the learned vision heads (not imported at run time)."""

@@ -1,0 +1,127 @@
+"""Risk fusion: smoothing, confirmation, hysteresis, unknown health, kelurahan aggregation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from analytics.risk import (
+    CameraRisk,
+    HazardPolicy,
+    RiskConfig,
+    RiskTracker,
+    aggregate_kelurahan,
+    level_rank,
+)
+
+NAN = math.nan
+# no smoothing (alpha=1) so the tables read directly; confirm/release after 3 frames; hysteresis 0.1
+CFG = RiskConfig(alpha=1.0, confirm_frames=3, release_frames=3, hysteresis=0.1,
+                 policies={"fire": HazardPolicy(0.5, 0.7, 0.85)})  # fmt: skip
+
+
+def levels(scores: list[float], cfg: RiskConfig = CFG) -> list[str | None]:
+    tr = RiskTracker("cam", cfg)
+    return [tr.update(float(i), {"fire": s}).levels["fire"] for i, s in enumerate(scores)]
+
+
+N, W, S, A = "Normal", "Waspada", "Siaga", "Awas"
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        # confirmation: 3 frames above 0.5 before Waspada
+        ([0.6, 0.6, 0.6, 0.6], [N, N, W, W]),
+        # a one/two-frame spike never confirms
+        ([0.9, 0.1, 0.9, 0.9, 0.1, 0.9], [N] * 6),
+        # flicker around the threshold never confirms
+        ([0.55, 0.45, 0.55, 0.45, 0.55, 0.45], [N] * 6),
+        # straight to the confirmed level (Awas needs 3 frames >= 0.85)
+        ([0.9, 0.9, 0.9], [N, N, A]),
+        # mixed run: the level confirmed is the lowest seen in the run
+        ([0.9, 0.72, 0.9], [N, N, S]),
+        # hysteresis: 0.45 is below 0.5 but not below 0.4 -> stays Waspada
+        ([0.6, 0.6, 0.6, 0.45, 0.45, 0.45, 0.45], [N, N, W, W, W, W, W]),
+        # release after 3 frames below 0.4
+        ([0.6, 0.6, 0.6, 0.3, 0.3, 0.3, 0.3], [N, N, W, W, W, N, N]),
+        # release steps down one level at a time
+        ([0.9, 0.9, 0.9, 0.65, 0.65, 0.65], [N, N, A, A, A, S]),
+        # unknown frames (NaN) neither confirm nor release
+        ([0.6, NAN, 0.6, NAN, 0.6, 0.1, NAN, 0.1, NAN, 0.1], [N, N, N, N, W, W, W, W, W, N]),
+    ],
+)
+def test_level_sequences(scores: list[float], expected: list[str]) -> None:
+    assert levels(scores) == expected
+
+
+def test_smoothing_damps_a_single_spike() -> None:
+    cfg = RiskConfig(alpha=0.3, confirm_frames=1, policies={"fire": HazardPolicy(0.5, 0.7, 0.85)})
+    assert levels([0.0, 1.0, 0.0, 0.0], cfg) == [N, N, N, N]
+
+
+def test_changes_are_explained() -> None:
+    tr = RiskTracker("cam-7", CFG)
+    changes = []
+    for i, s in enumerate([0.9, 0.9, 0.9, 0.1, 0.1, 0.1]):
+        changes += tr.update(float(i), {"fire": s}, evidence={"fire": "flame 0.020"}).changes
+    assert [(c.from_level, c.to_level) for c in changes] == [(N, A), (A, N)]
+    assert "cam-7 fire: Normal -> Awas" in changes[0].explanation
+    assert "flame 0.020" in changes[0].explanation
+    assert ">= 0.85" in changes[0].explanation
+
+
+def test_unhealthy_camera_is_unknown_not_normal() -> None:
+    tr = RiskTracker("cam", CFG)
+    st = tr.update(0.0, {"fire": 0.1})
+    assert st.level == N
+    st = tr.update(1.0, {}, health="offline")
+    assert st.level is None
+    for i in range(3):
+        st = tr.update(2.0 + i, {}, health="offline")
+    assert st.stale
+
+
+def test_worst_hazard_wins() -> None:
+    cfg = RiskConfig(alpha=1.0, confirm_frames=1)
+    st = RiskTracker("c", cfg).update(0.0, {"fire": 0.55, "flood": 0.9, "smoke": 0.0, "crowd": 0.0})
+    assert (st.level, st.hazard) == (A, "flood")
+
+
+@pytest.mark.parametrize("bad", [dict(alpha=0), dict(confirm_frames=0), dict(hysteresis=0.6)])
+def test_config_validation(bad: dict) -> None:
+    with pytest.raises(ValueError):
+        RiskConfig(**bad)
+
+
+def test_policy_validation() -> None:
+    with pytest.raises(ValueError):
+        HazardPolicy(0.7, 0.5, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("cams", "expected"),
+    [
+        ([CameraRisk("a", "k1", N, None), CameraRisk("b", "k1", S, "flood")], (S, "flood")),
+        ([CameraRisk("a", "k1", N, None), CameraRisk("b", "k1", N, None)], (N, None)),
+        ([CameraRisk("a", "k1", None, None, "offline")], (None, None)),
+        ([CameraRisk("a", "k1", None, None, "offline"), CameraRisk("b", "k1", N, None)], (N, None)),
+        ([CameraRisk("a", "k1", W, "fire", "offline"), CameraRisk("b", "k1", N, None)], (W, "fire")),
+    ],
+)
+def test_kelurahan_aggregation(cams: list[CameraRisk], expected: tuple) -> None:
+    k = aggregate_kelurahan(cams)["k1"]
+    assert (k.level, k.hazard) == expected
+    assert k.cameras == len(cams)
+    assert k.explanation.startswith("k1")
+
+
+def test_aggregation_groups_by_kelurahan() -> None:
+    out = aggregate_kelurahan([CameraRisk("a", "k1", A, "fire"), CameraRisk("b", "k2", N, None)])
+    assert out["k1"].level == A and out["k2"].level == N
+
+
+@pytest.mark.parametrize(("lv", "rank"), [(None, -1), ("Normal", 0), ("Waspada", 1), ("Siaga", 2), ("Awas", 3)])
+def test_level_rank(lv: str | None, rank: int) -> None:
+    assert level_rank(lv) == rank
