@@ -189,6 +189,19 @@ def dev(data_dir: DataDirOpt = None, port: Annotated[int, typer.Option(help="Web
     raise typer.Exit(subprocess.call(cmd, env=env))
 
 
+@app.command()
+def dashboard(
+    data_dir: DataDirOpt = None,
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8501,
+    headless: Annotated[bool, typer.Option(help="Do not open a browser")] = True,
+) -> None:
+    """Start the Streamlit dashboards (read-only over the lake)."""
+    from dashboards.launch import run_dashboard
+
+    s = _settings(data_dir)
+    raise typer.Exit(run_dashboard(str(s.data_dir), port, headless))
+
+
 @app.command("eval")
 def eval_(
     path: Annotated[Path | None, typer.Argument(help="Folder with MANIFEST.csv (file,label[,count,source])")] = None,

@@ -1,0 +1,69 @@
+"""Pantau dashboards: ``streamlit run dashboards/app.py`` (or ``pantau dashboard``).
+
+The entry point only sets the page, the language switch and the navigation; each page is a
+script in ``dashboards/pages``. Data comes read-only from the lake in ``PANTAU_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from dashboards import data
+from dashboards.i18n import DEFAULT_LANG, LANGS, t
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _favicon() -> Image.Image:
+    """A small teal disc with a dark pupil (an image, so the browser fetches nothing external)."""
+    yy, xx = np.mgrid[:32, :32]
+    r = np.hypot(yy - 15.5, xx - 15.5)
+    img = np.full((32, 32, 4), 0, np.uint8)
+    img[r < 15] = (13, 148, 136, 255)
+    img[r < 6] = (15, 23, 42, 255)
+    return Image.fromarray(img, "RGBA")
+
+
+st.set_page_config(page_title="Pantau", page_icon=_favicon(), layout="wide", initial_sidebar_state="expanded")
+
+if "lang" not in st.session_state:
+    st.session_state["lang"] = DEFAULT_LANG
+
+with st.sidebar:
+    st.radio(
+        ":material/translate: Bahasa / Language",
+        options=list(LANGS),
+        format_func=lambda code: {"id": "Bahasa Indonesia", "en": "English"}[code],
+        key="lang",
+        horizontal=True,
+    )
+
+PAGES = {
+    "section_monitor": [
+        st.Page("pages/overview.py", title=t("nav_overview"), icon=":material/map:", default=True),
+        st.Page("pages/camera.py", title=t("nav_camera"), icon=":material/videocam:"),
+        st.Page("pages/kelurahan.py", title=t("nav_kelurahan"), icon=":material/holiday_village:"),
+        st.Page("pages/alerts.py", title=t("nav_alerts"), icon=":material/notifications_active:"),
+    ],
+    "section_services": [
+        st.Page("pages/jaki.py", title=t("nav_jaki"), icon=":material/smartphone:"),
+        st.Page("pages/planning.py", title=t("nav_planning"), icon=":material/architecture:"),
+        st.Page("pages/open_data.py", title=t("nav_open_data"), icon=":material/inventory_2:"),
+    ],
+    "section_admin": [
+        st.Page("pages/quality.py", title=t("nav_quality"), icon=":material/monitor_heart:"),
+        st.Page("pages/subscriptions.py", title=t("nav_subscriptions"), icon=":material/mark_email_unread:"),
+    ],
+}
+
+nav = st.navigation({t(section): pages for section, pages in PAGES.items()})
+
+with st.sidebar:
+    st.caption(f"{t('data_dir')}: `{data.data_dir()}`")
+    st.caption(t("times_in_wib"))
+
+nav.run()

@@ -1,0 +1,200 @@
+"""Alerts: active and past alerts, filters, acknowledgement, CAP message, deliveries."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboards import data, ui
+from dashboards.i18n import t
+
+STATUSES = ("open", "updated", "acknowledged", "resolved", "cancelled")
+HAZARDS = ("flood", "fire", "smoke", "crowd", "camera")
+
+
+def _filters() -> tuple[list[str], list[str], list[str], int]:
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
+    statuses = c1.multiselect(t("filter_status"), STATUSES, default=[], placeholder=t("all"))
+    hazards = c2.multiselect(t("filter_hazard"), HAZARDS, default=[], format_func=ui.hazard_label, placeholder=t("all"))
+    levels = c3.multiselect(
+        t("filter_level"), data.LEVELS[1:], default=[], format_func=ui.level_label, placeholder=t("all")
+    )
+    days = c4.number_input(t("filter_days"), min_value=1, max_value=365, value=30, step=1)
+    return statuses, hazards, levels, int(days)
+
+
+def _apply(df: pd.DataFrame, statuses: list[str], hazards: list[str], levels: list[str]) -> pd.DataFrame:
+    if statuses:
+        df = df[df["status"].isin(statuses)]
+    if hazards:
+        df = df[df["hazard"].isin(hazards)]
+    if levels:
+        df = df[df["level"].isin(levels)]
+    return df
+
+
+def _table(df: pd.DataFrame) -> None:
+    show = df[
+        ["alert_id", "level", "hazard", "status", "camera_id", "kelurahan_code", "opened_at", "updated_at", "reason"]
+    ].copy()
+    show["level"] = show["level"].map(ui.level_label)
+    show["hazard"] = show["hazard"].map(ui.hazard_label)
+    show = ui.wib_series(ui.wib_series(show, "opened_at"), "updated_at")
+    st.dataframe(
+        show,
+        hide_index=True,
+        column_config={
+            "alert_id": "ID",
+            "level": t("level"),
+            "hazard": t("hazard"),
+            "status": t("status"),
+            "opened_at": st.column_config.DatetimeColumn(t("opened_at"), format="D MMM YYYY HH:mm"),
+            "updated_at": st.column_config.DatetimeColumn(t("updated_at"), format="D MMM YYYY HH:mm"),
+            "reason": t("reason"),
+        },
+    )
+
+
+def _per_day(df: pd.DataFrame) -> None:
+    daily = ui.wib_series(df, "opened_at")
+    daily = daily.assign(day=daily["opened_at"].dt.floor("D"), label=daily["hazard"].map(ui.hazard_label))
+    chart = (
+        alt.Chart(daily)
+        .mark_bar()
+        .encode(
+            x=alt.X("day:T", title=t("day"), timeUnit="yearmonthdate"),
+            y=alt.Y("count():Q", title=t("alerts_title")),
+            color=alt.Color("label:N", title=t("hazard")),
+        )
+        .properties(height=180)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _pretty_xml(raw: bytes) -> str:
+    try:
+        from xml.dom import minidom
+
+        return minidom.parseString(raw).toprettyxml(indent="  ")
+    except Exception:  # not well-formed: show it as stored
+        return raw.decode("utf-8", errors="replace")
+
+
+def _delivery_chart(counts: pd.DataFrame) -> alt.Chart:
+    """Deliveries per channel stacked by state (``counts``: channel, state, size)."""
+    states = list(ui.DELIVERY_HEX)
+    return (
+        alt.Chart(counts)
+        .mark_bar()
+        .encode(
+            y=alt.Y("channel:N", title=t("channel")),
+            x=alt.X("size:Q", title=t("deliveries"), axis=alt.Axis(format="d", tickMinStep=1)),
+            color=alt.Color(
+                "state:N", scale=alt.Scale(domain=states, range=list(ui.DELIVERY_HEX.values())), title=t("status")
+            ),
+            tooltip=["channel", "state", "size"],
+        )
+        .properties(height=36 * counts["channel"].nunique() + 50)
+    )
+
+
+def _detail(df: pd.DataFrame) -> None:
+    ids = df["alert_id"].tolist()
+    alert_id = st.selectbox(
+        t("choose_alert"),
+        ids,
+        format_func=lambda a: f"{a} · {ui.hazard_label(df.set_index('alert_id').at[a, 'hazard'])}",
+    )
+    row = df[df["alert_id"] == alert_id].iloc[0]
+    left, right = st.columns([1, 1])
+    with left, ui.section():
+        m1, m2, m3 = st.columns(3, border=True)
+        m1.metric(t("level"), ui.level_label(row["level"]))
+        m2.metric(t("hazard"), ui.hazard_label(row["hazard"]))
+        m3.metric(t("status"), str(row["status"]))
+        st.markdown(f"**{t('reason')}:** {row['reason'] or '—'}")
+        versions = data.query(data.ALERT_VERSIONS, [alert_id], live=True)
+        if not versions.empty:
+            for v in versions.itertuples(index=False):
+                st.markdown(
+                    f"- v{v.version} · {ui.fmt_time(v.updated_at)} · **{v.status}** · {ui.level_label(v.level)} · {v.reason or ''}"
+                )
+        if isinstance(row["evidence"], str) and row["evidence"].strip():
+            with st.expander(t("evidence")):
+                try:
+                    st.json(json.loads(row["evidence"]))
+                except ValueError:
+                    st.code(row["evidence"])
+        if row["status"] in data.ACTIVE_ALERT_STATUSES and row["status"] != "acknowledged":
+            if data.can_acknowledge():
+                with st.form(f"ack-{alert_id}"):
+                    actor = st.text_input(t("ack_by"))
+                    if st.form_submit_button(t("acknowledge"), type="primary"):
+                        try:
+                            data.acknowledge_alert(alert_id, actor or "dashboard")
+                            st.success(t("ack_done", id=alert_id))
+                        except Exception as exc:  # the lifecycle refuses bad transitions: tell the officer
+                            ui.log.warning("acknowledge %s failed: %s", alert_id, exc)
+                            st.warning(t("ack_failed", err=str(exc)))
+            else:
+                st.caption(t("ack_readonly"))
+    with right, ui.section():
+        st.subheader(t("cap_message"))
+        raw = (
+            data.read_object(str(row["cap_xml_uri"]))
+            if isinstance(row["cap_xml_uri"], str) and row["cap_xml_uri"]
+            else None
+        )
+        if raw is None:
+            st.caption(t("no_cap"))
+        else:
+            st.code(_pretty_xml(raw), language="xml", height=300)
+        st.subheader(t("deliveries"))
+        dels = data.query(data.DELIVERIES_FOR_ALERT, [alert_id], live=True)
+        if dels.empty:
+            st.caption(t("no_deliveries"))
+        else:
+            st.altair_chart(_delivery_chart(dels.groupby(["channel", "state"], as_index=False).size()), width="stretch")
+            st.dataframe(ui.wib_series(dels, "sent_at"), hide_index=True)
+
+
+def render() -> None:
+    ui.page_header("alerts_title")
+    if not ui.require_lake():
+        return
+    statuses, hazards, levels, days = _filters()
+    since = pd.Timestamp.now(tz="UTC") - timedelta(days=days)
+    recent = data.query(data.ALERTS_SINCE, [since.to_pydatetime()], live=True)
+    active = _apply(data.query(data.ALERTS_ACTIVE, live=True), statuses, hazards, levels)
+    past = _apply(recent[~recent["status"].isin(data.ACTIVE_ALERT_STATUSES)], statuses, hazards, levels)
+    tab_active, tab_past = st.tabs([f"{t('active_tab')} ({len(active)})", f"{t('past_tab')} ({len(past)})"])
+    with tab_active, ui.section():
+        if active.empty:
+            st.success(t("no_active_alerts"), icon=":material/check_circle:")
+        else:
+            _table(active)
+    with tab_past, ui.section():
+        if past.empty:
+            st.caption(t("no_alerts"))
+        else:
+            _per_day(past)
+            _table(past)
+    every = pd.concat([active, past]).drop_duplicates("alert_id") if not (active.empty and past.empty) else active
+    st.divider()
+    st.subheader(t("alert_detail"))
+    if every.empty:
+        ui.empty_state()
+    else:
+        _detail(every.reset_index(drop=True))
+    with ui.section():
+        summary = data.query(data.DELIVERIES_BY_STATE, live=True)
+        if not summary.empty:
+            st.subheader(t("deliveries_by_state"))
+            st.altair_chart(_delivery_chart(summary.rename(columns={"deliveries": "size"})), width="stretch")
+
+
+ui.run_page(render)

@@ -1,0 +1,134 @@
+"""Data quality and freshness: table freshness, asset checks, quarantine, last landed batch per camera."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboards import data, ui
+from dashboards.i18n import t
+
+
+def _age(latest: object, now: pd.Timestamp) -> str:
+    if latest is None or pd.isna(latest):
+        return "—"
+    ts = pd.Timestamp(latest)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(data.WIB)
+    mins = max(0, int((now - ts).total_seconds() // 60))
+    if mins < 120:
+        return f"{mins} min"
+    if mins < 48 * 60:
+        return t("hours_n", n=mins // 60)
+    return t("days_n", n=mins // 1440)
+
+
+def render() -> None:
+    ui.page_header("quality_title")
+    if not ui.require_lake():
+        return
+    now = pd.Timestamp.now(tz=data.WIB)
+    c1, c2 = st.columns([1.2, 1])
+    with c1, ui.section():
+        st.subheader(t("freshness"))
+        fresh = data.freshness()
+        if fresh.empty:
+            ui.empty_state()
+        else:
+            fresh["age"] = [_age(v, now) for v in fresh["latest"]]
+            fresh["latest"] = [ui.fmt_time(v) for v in fresh["latest"]]
+            st.dataframe(
+                fresh,
+                hide_index=True,
+                height=35 * (len(fresh) + 1) + 3,
+                column_config={
+                    "table": t("table"),
+                    "latest": t("latest"),
+                    "rows": st.column_config.NumberColumn(t("rows"), format="localized"),
+                    "age": t("age"),
+                },
+            )
+    with c2, ui.section():
+        st.subheader(t("asset_checks"))
+        checks = data.asset_check_results()
+        if checks.empty:
+            st.caption(t("no_asset_checks"))
+        else:
+            st.dataframe(checks, hide_index=True, height=300)
+        issues = data.query(data.REFERENCE_ISSUES)
+        if not issues.empty:
+            st.subheader(t("reference_issues"))
+            st.dataframe(issues, hide_index=True, height=min(35 * (len(issues) + 1) + 3, 300))
+
+    q1, q2 = st.columns(2)
+    with q1, ui.section():
+        st.subheader(t("quarantine"))
+        quar = data.query(data.QUARANTINE_BY_REASON, live=True)
+        if quar.empty:
+            ui.empty_state(t("quarantine").lower())
+        else:
+            st.metric(t("rows"), ui.fmt_int(quar["rows"].sum()))
+            st.caption(t("quarantine_by_reason"))
+            chart = (
+                alt.Chart(quar)
+                .mark_bar()
+                .encode(
+                    y=alt.Y("reason:N", title=None, sort="-x", axis=alt.Axis(labelLimit=260)),
+                    x=alt.X("rows:Q", title=t("rows"), axis=alt.Axis(format="d", tickMinStep=1)),
+                    color=alt.Color("table_name:N", title=t("table"), legend=alt.Legend(orient="bottom")),
+                    tooltip=["table_name", "reason", "rows"],
+                )
+                .properties(height=36 * quar["reason"].nunique() + 20)
+            )
+            st.altair_chart(chart, width="stretch")
+            with st.expander(t("rows")):
+                st.dataframe(
+                    ui.wib_series(data.query(data.QUARANTINE_SAMPLE, live=True), "quarantined_at"), hide_index=True
+                )
+    with q2, ui.section():
+        st.subheader(t("uptime_daily"))
+        up = data.query(data.UPTIME_DAILY)
+        if up.empty:
+            ui.empty_state(t("uptime").lower())
+        else:
+            chart = (
+                alt.Chart(up)
+                .mark_area(line=True, opacity=0.3, color="#2ea043")
+                .encode(
+                    x=alt.X("day:T", title=t("day")),
+                    y=alt.Y("uptime:Q", title=t("uptime"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+                    tooltip=["day:T", alt.Tooltip("uptime:Q", format=".1%"), "cameras:Q"],
+                )
+                .properties(height=220)
+            )
+            st.altair_chart(chart, width="stretch")
+
+    b1, b2 = st.columns([1, 1.2])
+    with b1, ui.section():
+        st.subheader(t("landed_batches"))
+        landed = data.query(data.LANDED_PER_HOUR, live=True)
+        if landed.empty:
+            ui.empty_state(t("landed_batches").lower())
+        else:
+            st.bar_chart(
+                ui.wib_series(landed, "hour"), x="hour", y="batches", height=220, x_label=t("time"), y_label=""
+            )
+    with b2, ui.section():
+        st.subheader(t("last_batch_per_camera"))
+        last = data.query(data.LAST_BATCH_PER_CAMERA, live=True)
+        if last.empty:
+            ui.empty_state(t("last_batch_per_camera").lower())
+        else:
+            newest = pd.Timestamp(last["last_captured"].max())
+            stale = last[last["last_captured"] < newest - pd.Timedelta(hours=1)]
+            st.metric(t("stale_cameras"), ui.fmt_int(len(stale)), help=f"{t('latest')}: {ui.fmt_time(newest)}")
+            st.dataframe(
+                ui.wib_series(last, "last_captured"),
+                hide_index=True,
+                height=260,
+                column_config={"last_captured": st.column_config.DatetimeColumn(t("latest"), format="D MMM HH:mm")},
+            )
+
+
+ui.run_page(render)
