@@ -190,6 +190,44 @@ def dev(data_dir: DataDirOpt = None, port: Annotated[int, typer.Option(help="Web
 
 
 @app.command()
+def publish(
+    data_dir: DataDirOpt = None,
+    snapshot: Annotated[int | None, typer.Option(help="Lake snapshot id to release (default: latest)")] = None,
+    version: Annotated[str | None, typer.Option(help="Release version (default: date + snapshot)")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Public base URL written into the metadata")] = None,
+    force: Annotated[bool, typer.Option(help="Publish even if the data equal the previous release")] = False,
+    threshold: Annotated[int | None, typer.Option(help="Suppress Jaki counts below this")] = None,
+) -> None:
+    """Build a versioned, privacy-safe open-data release from a lake snapshot and publish it to the store."""
+    from rich import print_json
+
+    from open_data.publish import run_publish
+    from warehouse.lake import Lake
+
+    s = _settings(data_dir)
+    with Lake(s.lake_config()) as lake:
+        summary = run_publish(
+            lake, s.object_store(), snapshot, version=version, base_url=base_url or s.open_data_base_url,
+            force=force, threshold=threshold if threshold is not None else s.open_data_threshold,
+        )  # fmt: skip
+    print_json(data=summary, default=str)
+
+
+@app.command("serve-api")
+def serve_api(
+    data_dir: DataDirOpt = None,
+    root: Annotated[Path | None, typer.Option(help="Folder holding releases/ (default: <data-dir>/store)")] = None,
+    host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8765,
+) -> None:
+    """Serve the open-data portal and the CKAN-compatible read API."""
+    from open_data.api import serve_api as serve
+
+    s = _settings(data_dir)
+    serve(root or Path(s.data_dir) / "store", host=host, port=port)
+
+
+@app.command()
 def dashboard(
     data_dir: DataDirOpt = None,
     port: Annotated[int, typer.Option(help="HTTP port")] = 8501,

@@ -15,11 +15,11 @@ log = logging.getLogger(__name__)
 DOMAIN_MODULES = [
     "assets.reference",
     # "assets.cameras",
-    # "assets.marts",
+    "assets.marts",
     # "assets.jaki",
     "assets.alerts",
     "assets.planning",
-    # "assets.open_data",
+    "assets.open_data",
 ]
 
 

@@ -39,6 +39,8 @@ class PantauSettings(BaseSettings):
     smtp_port: int = 25
     smtp_sender: str = "pantau-alerts@jakarta.go.id"
     mqtt_broker: str = "mqtt://127.0.0.1:1883"
+    open_data_base_url: str = "http://127.0.0.1:8765/"
+    open_data_threshold: int = Field(10, description="Jaki counts below this are suppressed in open data")
 
     def s3_config(self) -> S3Config:
         return S3Config(

@@ -1,0 +1,507 @@
+"""A read API over published releases whose routes follow the CKAN Action API.
+
+Routes (GET with query parameters or POST with a JSON body, under ``/api/3/action/`` and
+``/api/action/``): ``package_list``, ``package_show``, ``package_search``, ``datastore_search``,
+plus ``status_show``. ``/releases/...`` serves the static portal and the full files (bulk downloads
+have no row cap). ``datastore_search`` runs DuckDB over the release's Parquet file with bound
+parameters; column names are checked against the file's schema, never interpolated from input.
+Errors use CKAN's shape (``{"success": false, "error": {"__type": ..., "message": ...}}``) and never
+carry a stack trace.
+
+A package is a dataset; its resources are the files of every release (latest first), with ids
+``<dataset>:<version>:<format>``. ``datastore_search`` takes such an id or a bare dataset name
+(the latest release).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 32_000  # CKAN's ckan.datastore.search.rows_max default; bulk files have no cap
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SORT_ITEM = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
+CKAN_TYPES = {
+    "integer": "int",
+    "number": "numeric",
+    "string": "text",
+    "datetime": "timestamp",
+    "date": "date",
+    "boolean": "bool",
+}
+
+
+class ApiError(Exception):
+    status = 409
+    kind = "Validation Error"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def body(self) -> dict[str, Any]:
+        err: dict[str, Any] = {"__type": self.kind, "message": f"{self.kind}: {self.message}"}
+        if self.field:
+            err[self.field] = [self.message]
+        return err
+
+
+class NotFoundError(ApiError):
+    status = 404
+    kind = "Not Found Error"
+
+
+class BadRequestError(ApiError):
+    status = 400
+    kind = "Bad request - JSON Error"
+
+
+@dataclass(frozen=True)
+class Resource:
+    id: str
+    dataset: str
+    version: str
+    fmt: str
+    path: Path
+    url: str
+    size: int
+    sha256: str
+
+
+class Catalog:
+    """Releases found under ``<root>/releases``; reloaded when a release appears or changes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._stamp: tuple[tuple[str, float], ...] = ()
+        self.releases: list[dict[str, Any]] = []
+        self.packages: dict[str, dict[str, Any]] = {}
+        self.resources: dict[str, Resource] = {}
+
+    def _scan(self) -> tuple[tuple[str, float], ...]:
+        base = self.root / "releases"
+        out = []
+        if base.is_dir():
+            for entry in os.scandir(base):
+                manifest = Path(entry.path) / "release.json"
+                if entry.is_dir() and manifest.is_file():
+                    out.append((entry.name, manifest.stat().st_mtime))
+        return tuple(sorted(out))
+
+    def refresh(self) -> None:
+        stamp = self._scan()
+        if stamp == self._stamp:
+            return
+        with self._lock:
+            releases = []
+            for name, _ in stamp:
+                rel_dir = self.root / "releases" / name
+                try:
+                    rel = json.loads((rel_dir / "release.json").read_text())
+                    rel["_package"] = json.loads((rel_dir / "datapackage.json").read_text())
+                except (OSError, ValueError):
+                    log.warning("skipping unreadable release %s", name)
+                    continue
+                releases.append(rel)
+            releases.sort(key=lambda r: (int(r.get("snapshot_id", 0)), str(r["version"])))
+            packages: dict[str, dict[str, Any]] = {}
+            resources: dict[str, Resource] = {}
+            for rel in reversed(releases):  # latest first
+                version = rel["version"]
+                res_meta = {r["name"]: r for r in rel["_package"].get("resources", [])}
+                for ds in rel.get("datasets", []):
+                    name = ds["name"]
+                    pkg = packages.get(name)
+                    csv_meta: dict[str, Any] = res_meta.get(f"{name}-csv") or next(iter(res_meta.values()), {})
+                    if pkg is None:
+                        lic = (csv_meta.get("licenses") or [{}])[0]
+                        pkg = packages[name] = {
+                            "id": name,
+                            "name": name,
+                            "title": ds.get("title", name),
+                            "notes": csv_meta.get("description", ""),
+                            "version": version,
+                            "license_id": lic.get("name"),
+                            "license_title": lic.get("title"),
+                            "license_url": lic.get("path"),
+                            "metadata_created": releases[0]["snapshot_time"],
+                            "metadata_modified": rel["snapshot_time"],
+                            "state": "active",
+                            "type": "dataset",
+                            "private": False,
+                            "num_rows": ds["rows"],
+                            "tags": [],
+                            "extras": [
+                                {"key": "snapshot_id", "value": str(rel["snapshot_id"])},
+                                {"key": "sources", "value": json.dumps(csv_meta.get("sources", []))},
+                            ],
+                            "organization": {"name": "pantau", "title": "Pantau — DKI Jakarta"},
+                            "resources": [],
+                            "_fields": ds["schema"],
+                        }
+                    for fmt, f in ds["files"].items():
+                        rid = f"{name}:{version}:{fmt}"
+                        url = f"/releases/{version}/{f['path']}"
+                        resources[rid] = Resource(
+                            rid,
+                            name,
+                            version,
+                            fmt,
+                            self.root / "releases" / version / f["path"],
+                            url,
+                            f["bytes"],
+                            f["sha256"],
+                        )
+                        pkg["resources"].append(
+                            {
+                                "id": rid,
+                                "package_id": name,
+                                "name": f"{name} {version} ({fmt.upper()})",
+                                "format": fmt.upper(),
+                                "url": url,
+                                "size": f["bytes"],
+                                "hash": f"sha256:{f['sha256']}",
+                                "datastore_active": fmt == "parquet",
+                                "release_version": version,
+                                "position": len(pkg["resources"]),
+                            }
+                        )
+            for pkg in packages.values():
+                pkg["num_resources"] = len(pkg["resources"])
+            self.releases, self.packages, self.resources, self._stamp = releases, packages, resources, stamp
+
+    def package(self, name: str) -> dict[str, Any]:
+        self.refresh()
+        pkg = self.packages.get(name)
+        if pkg is None:
+            raise NotFoundError(f"Not found: package {name!r}")
+        return {k: v for k, v in pkg.items() if not k.startswith("_")}
+
+    def datastore_resource(self, rid: str) -> Resource:
+        self.refresh()
+        if rid in self.packages:
+            rid = next(r["id"] for r in self.packages[rid]["resources"] if r["datastore_active"])
+        res = self.resources.get(rid)
+        if res is None:
+            raise NotFoundError(f"Not found: resource {rid!r}")
+        if res.fmt != "parquet":
+            res = self.resources.get(f"{res.dataset}:{res.version}:parquet") or res
+        if res.fmt != "parquet":
+            raise ApiError(f"resource {rid!r} is not in the datastore", "resource_id")
+        return res
+
+
+# -- parameter parsing ---------------------------------------------------------------------------
+def _int(params: dict[str, Any], name: str, default: int, lo: int, hi: int) -> int:
+    raw = params.get(name, default)
+    if isinstance(raw, bool):
+        raise ApiError(f"{name} must be an integer", name)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ApiError(f"{name} must be an integer", name) from None
+    if value < lo or value > hi:
+        raise ApiError(f"{name} must be between {lo} and {hi}", name)
+    return value
+
+
+def _json_param(params: dict[str, Any], name: str) -> Any:
+    raw = params.get(name)
+    if isinstance(raw, str) and raw.strip().startswith(("{", "[")):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ApiError(f"{name} is not valid JSON", name) from None
+    return raw
+
+
+def _column(name: Any, columns: list[str], field: str) -> str:
+    if not isinstance(name, str) or not _IDENT.match(name) or name not in columns:
+        raise ApiError(f"field {str(name)[:64]!r} not in the resource", field)
+    return name
+
+
+def _q(name: str) -> str:
+    return '"' + name + '"'  # name already checked against the schema and the identifier pattern
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        return v.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+class Api:
+    def __init__(self, root: Path) -> None:
+        self.catalog = Catalog(root)
+        self._con = duckdb.connect()
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._schemas: dict[Path, pa.Schema] = {}
+
+    def _schema(self, path: Path) -> pa.Schema:
+        if path not in self._schemas:
+            self._schemas[path] = pq.read_schema(path)
+        return self._schemas[path]
+
+    # actions ----------------------------------------------------------------------------------
+    def package_list(self, params: dict[str, Any]) -> list[str]:
+        self.catalog.refresh()
+        names = sorted(self.catalog.packages)
+        limit = _int(params, "limit", len(names) or 1, 0, 1_000_000)
+        offset = _int(params, "offset", 0, 0, 1_000_000)
+        return names[offset : offset + limit]
+
+    def package_show(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params.get("id") or params.get("name")
+        if not isinstance(name, str) or not name:
+            raise ApiError("Missing value", "id")
+        return self.catalog.package(name)
+
+    def package_search(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.catalog.refresh()
+        q = params.get("q", "") or ""
+        if not isinstance(q, str):
+            raise ApiError("q must be a string", "q")
+        rows = _int(params, "rows", 10, 0, 1000)
+        start = _int(params, "start", 0, 0, 1_000_000)
+        terms = [t.lower() for t in re.split(r"\s+", q.replace("*:*", "")) if t]
+        hits = []
+        for name in sorted(self.catalog.packages):
+            pkg = self.catalog.package(name)
+            text = " ".join([name, str(pkg["title"]), str(pkg["notes"])]).lower()
+            if all(t in text for t in terms):
+                hits.append(pkg)
+        return {
+            "count": len(hits),
+            "results": hits[start : start + rows],
+            "facets": {},
+            "search_facets": {},
+            "sort": "name asc",
+        }
+
+    def status_show(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.catalog.refresh()
+        return {
+            "ckan_version": "2.10.0",
+            "site_title": "Pantau open data",
+            "extensions": ["datastore"],
+            "releases": [r["version"] for r in self.catalog.releases],
+        }
+
+    def datastore_search(self, params: dict[str, Any]) -> dict[str, Any]:
+        rid = params.get("resource_id") or params.get("id")
+        if not isinstance(rid, str) or not rid:
+            raise ApiError("Missing value", "resource_id")
+        res = self.catalog.datastore_resource(rid)
+        schema = self._schema(res.path)
+        columns = list(schema.names)
+        limit = _int(params, "limit", DEFAULT_LIMIT, 0, MAX_LIMIT)
+        offset = _int(params, "offset", 0, 0, 2**62)
+
+        fields_raw = _json_param(params, "fields")
+        if fields_raw in (None, "", []):
+            fields = columns
+        else:
+            items = fields_raw.split(",") if isinstance(fields_raw, str) else fields_raw
+            if not isinstance(items, list):
+                raise ApiError("fields must be a list or a comma-separated string", "fields")
+            fields = [_column(f.strip() if isinstance(f, str) else f, columns, "fields") for f in items]
+
+        where: list[str] = []
+        args: list[Any] = []
+        filters = _json_param(params, "filters") or {}
+        if not isinstance(filters, dict):
+            raise ApiError("filters must be an object", "filters")
+        for key, value in filters.items():
+            col = _column(key, columns, "filters")
+            values = value if isinstance(value, list) else [value]
+            if not values or any(isinstance(v, (dict, list)) for v in values):
+                raise ApiError(f"bad filter value for {col}", "filters")
+            nulls = [v for v in values if v is None]
+            vals = [v for v in values if v is not None]
+            parts = []
+            if vals:
+                parts.append(f"{_q(col)} IN ({', '.join('?' for _ in vals)})")
+                args += vals
+            if nulls:
+                parts.append(f"{_q(col)} IS NULL")
+            where.append("(" + " OR ".join(parts) + ")")
+
+        q = _json_param(params, "q")
+        if q not in (None, ""):
+            text_cols = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+            if isinstance(q, str):
+                if not text_cols:
+                    raise ApiError("resource has no text fields to search", "q")
+                where.append("(" + " OR ".join(f"{_q(c)} ILIKE ?" for c in text_cols) + ")")
+                args += [f"%{q}%"] * len(text_cols)
+            elif isinstance(q, dict):
+                for key, value in q.items():
+                    col = _column(key, columns, "q")
+                    if not isinstance(value, (str, int, float)):
+                        raise ApiError(f"bad q value for {col}", "q")
+                    where.append(f"CAST({_q(col)} AS VARCHAR) ILIKE ?")
+                    args.append(f"%{value}%")
+            else:
+                raise ApiError("q must be a string or an object", "q")
+
+        sort_raw = params.get("sort")
+        order: list[str] = []
+        if sort_raw not in (None, ""):
+            if not isinstance(sort_raw, str):
+                raise ApiError("sort must be a string like 'field asc, other desc'", "sort")
+            for item in sort_raw.split(","):
+                m = _SORT_ITEM.match(item)
+                if not m:
+                    raise ApiError(f"bad sort clause {item.strip()[:64]!r}", "sort")
+                col = _column(m.group(1), columns, "sort")
+                order.append(f"{_q(col)} {(m.group(2) or 'asc').upper()}")
+
+        where_sql = (" WHERE " + " AND ".join(where)) if where else ""
+        order_sql = (" ORDER BY " + ", ".join(order)) if order else ""
+        select = ", ".join(_q(f) for f in fields)
+        cur = self._con.cursor()
+        try:
+            if not where:  # the total comes from the Parquet footer; the page is a plain scan
+                row = cur.execute("SELECT count(*) FROM read_parquet(?)", [str(res.path)]).fetchone()
+                total = int(row[0]) if row else 0
+                table = cur.execute(
+                    f"SELECT {select} FROM read_parquet(?){order_sql} LIMIT ? OFFSET ?", [str(res.path), limit, offset]
+                ).fetch_arrow_table()
+            else:  # a filtered count, then the page (which stops early when unsorted)
+                row = cur.execute(f"SELECT count(*) FROM read_parquet(?){where_sql}", [str(res.path), *args]).fetchone()
+                total = int(row[0]) if row else 0
+                table = cur.execute(
+                    f"SELECT {select} FROM read_parquet(?){where_sql}{order_sql} LIMIT ? OFFSET ?",
+                    [str(res.path), *args, limit, offset],
+                ).fetch_arrow_table()
+        except (duckdb.ConversionException, duckdb.BinderException, duckdb.InvalidInputException) as exc:
+            log.info("datastore_search rejected: %s", exc)
+            raise ApiError("a filter value does not match the field's type", "filters") from None
+        finally:
+            cur.close()
+        ftypes = dict(self.catalog.packages[res.dataset]["_fields"]) if res.dataset in self.catalog.packages else {}
+        records = [{k: _jsonable(v) for k, v in r.items()} for r in table.to_pylist()]
+        base = "/api/3/action/datastore_search"
+        return {
+            "resource_id": res.id,
+            "fields": [{"id": f, "type": CKAN_TYPES.get(ftypes.get(f, "string"), "text")} for f in fields],
+            "records": records,
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "sort": sort_raw or "",
+            "_links": {
+                "start": f"{base}?resource_id={res.id}",
+                "next": f"{base}?resource_id={res.id}&offset={offset + limit}",
+            },
+        }
+
+
+ACTIONS = ("package_list", "package_show", "package_search", "datastore_search", "status_show")
+
+
+def create_app(root: str | os.PathLike[str]) -> Starlette:
+    api = Api(Path(root))
+    releases_dir = Path(root) / "releases"
+    releases_dir.mkdir(parents=True, exist_ok=True)
+
+    async def action(request: Request) -> Response:
+        name = request.path_params["name"]
+        help_url = str(request.url_for("action", name="help_show")) + f"?name={name}"
+        try:
+            if name not in ACTIONS:
+                raise NotFoundError(f"Action name not known: {name[:64]}")
+            params: dict[str, Any] = dict(request.query_params)
+            if request.method == "POST":
+                raw = await request.body()
+                if raw.strip():
+                    try:
+                        body = json.loads(raw)
+                    except ValueError:
+                        raise BadRequestError("Could not parse the request body as JSON") from None
+                    if not isinstance(body, dict):
+                        raise BadRequestError("The request body must be a JSON object")
+                    params.update(body)
+            result = await run_in_threadpool(getattr(api, name), params)  # DuckDB work off the event loop
+            return JSONResponse({"help": help_url, "success": True, "result": result})
+        except ApiError as exc:
+            return JSONResponse({"help": help_url, "success": False, "error": exc.body()}, status_code=exc.status)
+        except Exception:  # never leak a stack trace or SQL to the client
+            log.exception("API action %s failed", name)
+            return JSONResponse(
+                {
+                    "help": help_url,
+                    "success": False,
+                    "error": {"__type": "Internal Error", "message": "internal error"},
+                },
+                status_code=500,
+            )
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/releases/index.html")
+
+    routes = [
+        Route("/", home),
+        Route("/api/3/action/{name}", action, methods=["GET", "POST"], name="action"),
+        Route("/api/action/{name}", action, methods=["GET", "POST"]),
+        Mount("/releases", app=StaticFiles(directory=releases_dir), name="releases"),
+    ]
+    return Starlette(routes=routes)
+
+
+def serve_api(root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve the portal and the CKAN-style API for the releases under ``root`` (blocks)."""
+    uvicorn.run(create_app(root), host=host, port=port, log_level="info")
+
+
+class ApiServer:
+    """Run the API in a background thread (tests, benchmarks, embedding): ``with ApiServer(root, port):``."""
+
+    def __init__(self, root: str | os.PathLike[str], port: int, host: str = "127.0.0.1") -> None:
+        config = uvicorn.Config(create_app(root), host=host, port=port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.url = f"http://{host}:{port}"
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ApiServer:
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
