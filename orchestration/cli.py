@@ -190,6 +190,44 @@ def dev(data_dir: DataDirOpt = None, port: Annotated[int, typer.Option(help="Web
 
 
 @app.command()
+def capture(
+    data_dir: DataDirOpt = None,
+    shard: Annotated[str | None, typer.Option(help="This worker's shard i/n (stable hash of camera_id)")] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between samples per camera")] = 10.0,
+    flush_every: Annotated[float, typer.Option(help="Seconds between landing micro-batches")] = 10.0,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: until SIGTERM)")
+    ] = None,
+    cameras_file: Annotated[str | None, typer.Option(help="CSV/JSON camera list instead of the lake")] = None,
+    camera_id: Annotated[list[str] | None, typer.Option(help="Only these cameras (repeatable)")] = None,
+    max_threads: Annotated[int, typer.Option(help="Concurrent camera fetches")] = 32,
+    public_keyframes: Annotated[bool, typer.Option(help="Write blurred public keyframes")] = True,
+) -> None:
+    """Run a long-lived capture worker: sample, check health, score, land micro-batches (SIGTERM flushes)."""
+    from ingest.cameras.worker import run_capture_command
+    from warehouse.lake import Lake
+
+    s = _settings(data_dir)
+    with Lake(s.lake_config(), read_only=True) as lake:
+        stats = run_capture_command(
+            lake, s.object_store(), shard=shard, interval_s=interval, flush_every_s=flush_every, duration_s=duration,
+            cameras_file=cameras_file, camera_ids=camera_id, max_threads=max_threads, public_keyframes=public_keyframes,
+        )  # fmt: skip
+    console.print(stats)
+
+
+@app.command("ingest-cameras")
+def ingest_cameras(data_dir: DataDirOpt = None) -> None:
+    """Turn newly landed camera micro-batches into lake rows, exactly once."""
+    from ingest.cameras.landing import ingest_landed_batches
+    from warehouse.lake import Lake
+
+    s = _settings(data_dir)
+    with Lake(s.lake_config()) as lake:
+        console.print(ingest_landed_batches(lake, s.object_store()).as_dict())
+
+
+@app.command()
 def publish(
     data_dir: DataDirOpt = None,
     snapshot: Annotated[int | None, typer.Option(help="Lake snapshot id to release (default: latest)")] = None,

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 #: domain modules, each exposing ``defs: dg.Definitions`` (loaded if present)
 DOMAIN_MODULES = [
     "assets.reference",
-    # "assets.cameras",
+    "assets.cameras",
     "assets.marts",
     # "assets.jaki",
     "assets.alerts",

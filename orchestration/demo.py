@@ -31,12 +31,18 @@ class DemoContext:
 
 Step = Callable[[DemoContext], None]
 
+#: Dagster run config that keeps the demo's console readable (runs are fully logged in the instance)
+QUIET: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
 
 def _dagster_instance(settings: PantauSettings) -> Any:
     import dagster as dg
 
     home = Path(settings.data_dir).resolve() / "dagster"
     home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
 
@@ -48,14 +54,141 @@ def step_reference(ctx: DemoContext) -> None:
 
     instance = _dagster_instance(ctx.settings)
     job = defs.resolve_job_def("reference_job")
-    result = job.execute_in_process(instance=instance)
+    result = job.execute_in_process(instance=instance, run_config=QUIET)
     if not result.success:
         raise RuntimeError("reference_job failed")
     ctx.facts["reference_run_id"] = result.run_id
 
 
+def _run_job(ctx: DemoContext, name: str, run_config: dict[str, Any] | None = None) -> Any:
+    os.environ["PANTAU_DATA_DIR"] = str(ctx.settings.data_dir)
+    from orchestration.definitions import defs
+
+    result = defs.resolve_job_def(name).execute_in_process(
+        instance=_dagster_instance(ctx.settings), run_config={**QUIET, **(run_config or {})}
+    )
+    if not result.success:
+        raise RuntimeError(f"{name} failed")
+    return result
+
+
+def step_cameras(ctx: DemoContext) -> None:
+    """Serve simulated cameras on real Jakarta sites over MJPEG/snapshot/HLS, capture, score, land, ingest."""
+    from ingest.cameras.landing import ingest_landed_batches
+    from ingest.cameras.registry import spec_from_mapping
+    from ingest.cameras.worker import capture_for
+    from ingest.simulate.serve import camera_rows, start_demo_server
+    from warehouse.lake import Lake
+
+    s = ctx.settings
+    store = s.object_store()
+    srv, specs = start_demo_server(24, duration_s=float(ctx.seconds), hls_cameras=2)
+    try:
+        rows = camera_rows(srv, specs)
+        kinds: dict[str, int] = {}
+        for r in rows:
+            kinds[r["stream_kind"]] = kinds.get(r["stream_kind"], 0) + 1
+        ctx.console.print(f"  {len(rows)} simulated cameras on loopback: {kinds}")
+        stats = capture_for([spec_from_mapping(r) for r in rows], store, float(ctx.seconds), interval_s=1.0)
+    finally:
+        srv.stop()
+    ctx.console.print(f"  capture: {stats}")
+    with Lake(s.lake_config()) as lake:
+        landed = ingest_landed_batches(lake, store)
+        ctx.console.print(f"  ingested: {landed}")
+        roles = {sp.camera_id: sp.role for sp in specs}
+        seen = lake.query(
+            "SELECT camera_id, count(*) AS frames, max(fire) AS fire, max(smoke) AS smoke, max(flood) AS flood, "
+            "max(flood_depth_class) AS depth, max(persons) AS persons, max(risk_level) AS level, "
+            "string_agg(DISTINCT health, ',') AS health FROM frame_scores GROUP BY 1"
+        ).to_pylist()
+    t = Table(
+        "camera",
+        "scripted",
+        "frames",
+        "fire",
+        "smoke",
+        "flood",
+        "depth",
+        "persons",
+        "health",
+        title="What the cameras saw",
+    )
+    for r in sorted(seen, key=lambda r: (roles.get(r["camera_id"], "") == "normal", roles.get(r["camera_id"], ""))):
+
+        def f(v: Any) -> str:
+            return "-" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)
+
+        t.add_row(
+            r["camera_id"], roles.get(r["camera_id"], "?"), str(r["frames"]), f(r["fire"]), f(r["smoke"]),
+            f(r["flood"]), f(r["depth"]), f(r["persons"]), str(r["health"]),
+        )  # fmt: skip
+    ctx.console.print(t)
+
+
+def step_marts(ctx: DemoContext) -> None:
+    """Refresh the hourly risk and daily uptime marts over everything captured."""
+    from open_data.marts import refresh_risk_marts
+    from warehouse.lake import Lake
+
+    with Lake(ctx.settings.lake_config()) as lake:
+        r = refresh_risk_marts(lake)
+    ctx.facts["marts"] = r
+    ctx.console.print(f"  risk marts refreshed: {r}")
+
+
+def step_alerts(ctx: DemoContext) -> None:
+    """Run the urgent-alert rules over the scores, deliver to the local outbox (CAP 1.2), export history."""
+    from alerts.demo import run_alerts_demo
+    from warehouse.lake import Lake
+
+    complaints = None
+    try:
+        from ingest.jaki.signals import flood_complaint_context
+
+        complaints = flood_complaint_context
+    except ImportError:
+        pass
+    s = ctx.settings
+    with Lake(s.lake_config()) as lake:
+        summary = run_alerts_demo(
+            lake, s.data_dir, ops_db_url=s.resolved_ops_db_url(), store=s.object_store(), flood_complaints=complaints
+        )
+    ctx.console.print(str(summary), markup=False, highlight=False)
+
+
+def step_planning(ctx: DemoContext) -> None:
+    """Coverage of today's cameras and the 100 best sites for new ones (Dagster planning_job)."""
+    _run_job(ctx, "planning_job", {"ops": {"planning_marts": {"config": {"method": "lazy", "budget": 100}}}})
+    from warehouse.lake import Lake
+
+    with Lake(ctx.settings.lake_config(), read_only=True) as lake:
+        top = lake.query(
+            "SELECT rank, site_id, kode_kelurahan, round(gain_total, 5) AS gain, reason_en FROM placement_candidates "
+            "ORDER BY rank LIMIT 5"
+        ).to_pylist()
+    t = Table("rank", "site", "kelurahan", "gain", "why", title="Next camera sites (top 5 of 100)")
+    for r in top:
+        t.add_row(str(r["rank"]), str(r["site_id"]), str(r["kode_kelurahan"]), str(r["gain"]), str(r["reason_en"]))
+    ctx.console.print(t)
+
+
+def step_publish(ctx: DemoContext) -> None:
+    """Build and publish a versioned, privacy-safe open-data release (Dagster open_data_release_job)."""
+    result = _run_job(ctx, "open_data_release_job")
+    mats = {e.asset_key.to_user_string(): e for e in result.get_asset_materialization_events()}
+    md = mats["open_data_release"].materialization.metadata
+    ctx.facts["release"] = {k: v.value for k, v in md.items()}
+    ctx.console.print(f"  release {md['version'].value}: {md['uri'].value}")
+
+
 STEPS: list[tuple[str, Step]] = [
     ("Lake schema + Jakarta reference data", step_reference),
+    ("Simulated cameras: capture, score, land, ingest", step_cameras),
+    ("Risk marts", step_marts),
+    ("Urgent alerts (CAP 1.2 to the local outbox)", step_alerts),
+    ("Camera placement planning", step_planning),
+    ("Open-data release", step_publish),
 ]
 
 
@@ -84,6 +217,9 @@ def summary(ctx: DemoContext) -> None:
     ctx.console.print(f"Parquet data : {root / 'lake' / 'data'}")
     ctx.console.print(f"Object store : {root / 'store'}")
     ctx.console.print('Try          : pantau sql "SELECT kota, count(*) FROM cameras GROUP BY 1"')
+    ctx.console.print(f"Alert outbox : {root / 'outbox'}")
+    ctx.console.print(f"Open data    : {root / 'store' / 'releases'}   (portal: pantau serve-api)")
+    ctx.console.print("Dashboards   : pantau dashboard   (http://127.0.0.1:8501)")
     ctx.console.print("Dagster UI   : pantau dev   (runs of this demo are recorded there)")
 
 
@@ -112,4 +248,9 @@ def run_demo(
     console.rule("[bold]Summary")
     summary(ctx)
     console.print(f"Demo finished in {time.perf_counter() - t0:.1f} s")
+    if dashboard:
+        from dashboards.launch import run_dashboard
+
+        console.print("Starting the dashboards on http://127.0.0.1:8501 (Ctrl-C to stop)")
+        run_dashboard(str(settings.data_dir), 8501, True)
     return True

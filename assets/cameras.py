@@ -1,0 +1,148 @@
+"""Cameras in Dagster: bounded capture, landing -> lake sensor, daily roll-up, keyframe retention.
+
+* ``camera_snapshots``: capture N seconds from all (or selected) cameras through the capture worker code,
+  land micro-batches and ingest them (the same exactly-once ingestion the sensor runs).
+* ``camera_frames`` + ``camera_landing_sensor``: the sensor launches a run whenever the landing zone holds
+  files the ``landed_batches`` ledger does not; the asset ingests them exactly once.
+* ``camera_events_daily``: daily partitions (camera is a column, not a partition dimension).
+* ``keyframe_retention_job`` (daily schedule): prunes old private/public keyframes and ingested landing files.
+"""
+
+import dagster as dg
+
+from ingest.cameras.landing import ingest_landed_batches, pending_keys, prune_keyframes, rollup_camera_day
+from ingest.cameras.registry import filter_ids, load_cameras_file, load_cameras_lake
+from ingest.cameras.worker import WorkerConfig, capture_for
+from orchestration.resources import LakeResource, ObjectStoreResource
+
+DAILY = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="UTC", end_offset=1)  # today included
+
+
+class SnapshotConfig(dg.Config):
+    duration_s: float = 60.0
+    interval_s: float = 10.0
+    camera_ids: list[str] | None = None
+    cameras_file: str | None = None  # CSV/JSON registry instead of the lake's cameras table
+    max_threads: int = 32
+    public_keyframes: bool = True
+
+
+@dg.asset(group_name="cameras", compute_kind="python")
+def camera_snapshots(config: SnapshotConfig, lake: LakeResource, store: ObjectStoreResource) -> dg.MaterializeResult:
+    """Bounded capture of ``duration_s`` seconds through the real stream protocols, landed and ingested."""
+    lk = lake.get_lake()
+    try:
+        cams = load_cameras_file(config.cameras_file) if config.cameras_file else load_cameras_lake(lk)
+        cams = filter_ids(cams, config.camera_ids)
+        st = store.get_store()
+        stats = capture_for(
+            cams,
+            st,
+            config.duration_s,
+            interval_s=config.interval_s,
+            config=WorkerConfig(max_threads=config.max_threads),
+            blur=config.public_keyframes,
+        )
+        landed = ingest_landed_batches(lk, st)
+    finally:
+        lk.close()
+    return dg.MaterializeResult(
+        metadata={
+            **{f"capture_{k}": v for k, v in stats.as_dict().items() if k != "statuses"},
+            "statuses": dg.MetadataValue.json(dict(stats.statuses)),
+            **{f"ingest_{k}": v for k, v in landed.as_dict().items()},
+        }
+    )
+
+
+@dg.asset(group_name="cameras", compute_kind="duckdb", deps=[camera_snapshots])
+def camera_frames(lake: LakeResource, store: ObjectStoreResource) -> dg.MaterializeResult:
+    """frames, frame_scores, camera_events, camera_health_transitions from landed batches, exactly once."""
+    lk = lake.get_lake()
+    try:
+        stats = ingest_landed_batches(lk, store.get_store())
+    finally:
+        lk.close()
+    return dg.MaterializeResult(metadata=stats.as_dict())
+
+
+@dg.asset(group_name="cameras", compute_kind="duckdb", partitions_def=DAILY, deps=[camera_frames])
+def camera_events_daily(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    """Per camera and UTC day: samples, uptime, health counts, hazard frames (recomputed per partition)."""
+    lk = lake.get_lake()
+    try:
+        n = rollup_camera_day(lk, context.partition_key)
+    finally:
+        lk.close()
+    return dg.MaterializeResult(metadata={"cameras": n, "day": context.partition_key})
+
+
+# One ingester at a time: with the embedded lake the write lock serialises them anyway; with the PostgreSQL
+# catalog set run_queue.tag_concurrency_limits [{key: pantau/concurrency, value: camera_landing, limit: 1}].
+camera_landing_job = dg.define_asset_job(
+    "camera_landing_job", selection=[camera_frames], tags={"pantau/concurrency": "camera_landing"}
+)
+
+
+@dg.sensor(job=camera_landing_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def camera_landing_sensor(
+    context: dg.SensorEvaluationContext, lake: LakeResource, store: ObjectStoreResource
+) -> dg.SensorResult | dg.SkipReason:
+    """Requests an ingestion run when landing files are not in the ledger yet (run key = newest pending key)."""
+    lk = lake.get_lake(read_only=True)
+    try:
+        pending = pending_keys(lk, store.get_store())
+    finally:
+        lk.close()
+    if not pending:
+        return dg.SkipReason("no new landed camera batches")
+    newest = pending[-1][0]
+    context.log.info("%d landing files pending, newest %s", len(pending), newest)
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=newest)], cursor=newest)
+
+
+class RetentionConfig(dg.Config):
+    private_days: float = 7.0
+    public_days: float = 30.0
+    landing_days: float = 3.0
+
+
+@dg.op
+def prune_camera_objects(
+    context: dg.OpExecutionContext, config: RetentionConfig, lake: LakeResource, store: ObjectStoreResource
+) -> dict[str, int]:
+    lk = lake.get_lake(read_only=True)
+    try:
+        out = prune_keyframes(
+            store.get_store(),
+            private_days=config.private_days,
+            public_days=config.public_days,
+            landing_days=config.landing_days,
+            lake=lk,
+        )
+    finally:
+        lk.close()
+    context.log.info("retention deleted %s", out)
+    return out
+
+
+@dg.job
+def keyframe_retention_job() -> None:
+    prune_camera_objects()
+
+
+keyframe_retention_schedule = dg.ScheduleDefinition(
+    job=keyframe_retention_job, cron_schedule="30 1 * * *", execution_timezone="UTC"
+)
+camera_daily_schedule = dg.build_schedule_from_partitioned_job(
+    dg.define_asset_job("camera_events_daily_job", selection=[camera_events_daily], partitions_def=DAILY),
+    hour_of_day=0,
+    minute_of_hour=20,
+)
+
+defs = dg.Definitions(
+    assets=[camera_snapshots, camera_frames, camera_events_daily],
+    sensors=[camera_landing_sensor],
+    jobs=[camera_landing_job, keyframe_retention_job],
+    schedules=[keyframe_retention_schedule, camera_daily_schedule],
+)

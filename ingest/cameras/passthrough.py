@@ -1,0 +1,105 @@
+"""Analyzer protocol and the pass-through analyzer used until the vision pipeline is importable.
+
+The capture worker talks to an analyzer through ``Analyzer`` (the shape of
+``analytics.vision.pipeline.CameraAnalyzer``): ``process(frame, ts, health) -> scores`` where ``scores``
+has ``.to_row() -> dict`` with the ``frame_scores`` columns (minus camera_id/captured_at/batch_id).
+``default_analyzer_factory`` returns the real ``CameraAnalyzer`` when ``analytics.vision.pipeline`` imports,
+else ``PassthroughAnalyzer`` (motion + health only, hazard scores NULL).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PASSTHROUGH_VERSION = "passthrough-1"
+
+
+class Scores(Protocol):
+    def to_row(self) -> dict[str, Any]: ...
+
+
+class Analyzer(Protocol):
+    """``frame`` is None for a failed read (the worker still reports the sample's health)."""
+
+    def process(self, frame: np.ndarray | None, ts: float, health: str = "ok") -> Scores: ...
+
+
+AnalyzerFactory = Callable[[str], Analyzer]
+
+
+@dataclass(frozen=True)
+class PassthroughScores:
+    """frame_scores columns; hazards are NULL because nothing looked for them."""
+
+    fire: float | None = None
+    smoke: float | None = None
+    flood: float | None = None
+    flood_depth_class: int | None = None
+    persons: float | None = None
+    crowd_density: float | None = None
+    crowd_level: str | None = None
+    crowd: float | None = None
+    motion: float | None = None
+    health: str = "ok"
+    risk_level: str | None = None
+    risk_hazard: str | None = None
+    model_version: str = PASSTHROUGH_VERSION
+    features: str | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class PassthroughAnalyzer:
+    """Motion (share of changed pixels between consecutive samples) and health; no hazard detection.
+
+    ``process(frame (H, W, 3) uint8 BGR, ts, health) -> PassthroughScores``. Frames are compared on a
+    (90, 160) grayscale copy; a pixel counts as changed when its value moved by more than ``pixel_delta``.
+    """
+
+    def __init__(self, camera_id: str = "", config: Any = None, *, pixel_delta: float = 25.0) -> None:
+        self.camera_id = camera_id
+        self.pixel_delta = pixel_delta
+        self._prev: np.ndarray | None = None
+
+    def process(self, frame: np.ndarray | None, ts: float, health: str = "ok") -> PassthroughScores:
+        if frame is None:  # failed read: health only
+            self._prev = None
+            return PassthroughScores(health=health)
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"expected (H, W, 3) uint8 BGR, got {frame.shape} {frame.dtype}")
+        gray = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (160, 90), interpolation=cv2.INTER_AREA)
+        g = gray.astype(np.int16)
+        motion = None
+        if self._prev is not None and health == "ok":
+            motion = float((np.abs(g - self._prev) > self.pixel_delta).mean())
+        self._prev = g
+        feats = {"mean_luma": round(float(gray.mean()), 2)}
+        return PassthroughScores(motion=motion, health=health, features=json.dumps(feats))
+
+
+def default_analyzer_factory(config: Any = None) -> AnalyzerFactory:
+    """The vision pipeline's ``CameraAnalyzer`` when it is importable, else ``PassthroughAnalyzer``."""
+    try:
+        from analytics.vision.pipeline import CameraAnalyzer
+    except ImportError as exc:
+        log.info("vision pipeline not importable (%s): using the pass-through analyzer", exc)
+
+        def _pass(camera_id: str) -> Analyzer:
+            return PassthroughAnalyzer(camera_id)
+
+        return _pass
+
+    def _real(camera_id: str) -> Analyzer:
+        return CameraAnalyzer(camera_id, config)  # type: ignore[no-any-return]
+
+    return _real

@@ -1,0 +1,541 @@
+"""The capture worker: many cameras per process, per-camera state, micro-batches to the landing zone.
+
+Design
+------
+* One scheduler loop (the calling thread) keeps a heap of per-camera due times and hands due samples to a
+  thread pool; a camera is never sampled twice at once, and a stalled camera holds one pool thread for at
+  most its read timeout, so the other cameras keep flowing.
+* Per camera: one ``StreamReader`` (reconnects by itself after an error), a ``CameraHealth`` state machine,
+  an analyzer (vision pipeline or pass-through) and a ``Backoff``. Sampling keeps its cadence while a camera
+  is down: every due slot records a row (``offline`` etc.), but a reconnect is only attempted once the
+  backoff delay (exponential with jitter) has passed, so uptime stays honest and dead cameras cost nothing.
+* Every ``flush_every_s`` the buffered rows become ONE Parquet file put with a single ``store.put_bytes``
+  (atomic: temp + rename locally, single PUT on S3) at
+  ``landing/frames/dt=YYYY-MM-DD/<worker_id>-<batch_id>.parquet``. kill -9 loses at most the rows buffered
+  since the last flush and never leaves a partial file. SIGTERM/SIGINT (``install_signal_handlers``) set the
+  stop event: in-flight reads finish (bounded by the read timeout), the last batch is flushed, and
+  ``run_worker`` returns. A restarted worker simply continues with new batch ids.
+* Keyframes: the decoded frame as JPEG at ``keyframes/<camera_id>/<ts>.jpg`` (private) every
+  ``keyframe_every_s`` per camera and on each health transition; a face/plate-blurred copy at
+  ``public/keyframes/<camera_id>/<ts>.jpg`` every ``public_every_s`` (only those may leave the private zone).
+
+The landing row layout is ``LANDING_SCHEMA``: frame columns, score columns and the health transition
+(``is_transition``/``transition_from``) of each sample; ``ingest.cameras.landing`` splits it into tables.
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import logging
+import math
+import os
+import re
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import cv2
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingest.cameras.health import CameraHealth, HealthConfig
+from ingest.cameras.passthrough import Analyzer, AnalyzerFactory, default_analyzer_factory
+from ingest.cameras.readers import Backoff, StreamError, StreamReader, open_stream
+from ingest.cameras.registry import CameraSpec, Shard, select_shard
+
+log = logging.getLogger(__name__)
+
+LANDING_PREFIX = "landing/frames/"
+KEYFRAME_PREFIX = "keyframes/"
+PUBLIC_KEYFRAME_PREFIX = "public/keyframes/"
+
+SCORE_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
+    ("fire", pa.float64()),
+    ("smoke", pa.float64()),
+    ("flood", pa.float64()),
+    ("flood_depth_class", pa.int32()),
+    ("persons", pa.float64()),
+    ("crowd_density", pa.float64()),
+    ("crowd_level", pa.string()),
+    ("crowd", pa.float64()),
+    ("motion", pa.float64()),
+    ("health", pa.string()),
+    ("risk_level", pa.string()),
+    ("risk_hazard", pa.string()),
+    ("model_version", pa.string()),
+    ("features", pa.string()),
+)
+LANDING_SCHEMA = pa.schema(
+    [
+        ("camera_id", pa.string()),
+        ("captured_at", pa.timestamp("us", tz="UTC")),
+        ("batch_id", pa.string()),
+        ("seq", pa.int64()),
+        ("keyframe_uri", pa.string()),
+        ("public_uri", pa.string()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("status", pa.string()),
+        ("reason", pa.string()),
+        ("decode_ms", pa.float64()),
+        ("fetch_ms", pa.float64()),
+        ("worker_id", pa.string()),
+        ("is_transition", pa.bool_()),
+        ("transition_from", pa.string()),
+        ("scored", pa.bool_()),
+        *SCORE_FIELDS,
+    ]
+)
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def safe_key_part(text: str) -> str:
+    """An object-key segment from any id (camera ids may contain spaces or slashes)."""
+    return _SAFE.sub("_", text).strip("._") or "x"
+
+
+def ts_key(ts: float) -> str:
+    """Sortable UTC timestamp for object keys: 20261127T210501.123Z."""
+    dt = datetime.fromtimestamp(ts, UTC)
+    return dt.strftime("%Y%m%dT%H%M%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def default_worker_id(shard: Shard) -> str:
+    return safe_key_part(f"{socket.gethostname()}-{os.getpid()}-s{shard.index}of{shard.count}")
+
+
+@dataclass
+class WorkerConfig:
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 10.0
+    max_threads: int = 32
+    keyframe_every_s: float = 60.0  # private keyframe per camera at most this often (and on transitions)
+    public_every_s: float = (
+        900.0  # blurred public copy per camera at most this often (CenterFace ~0.15 s CPU at 640x360); <0 disables
+    )
+    jpeg_quality: int = 85
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 120.0
+    backoff_jitter: float = 0.2
+    health: HealthConfig = field(default_factory=HealthConfig)
+
+
+@dataclass
+class WorkerStats:
+    worker_id: str = ""
+    cameras: int = 0
+    samples: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    batches: list[str] = field(default_factory=list)
+    rows_flushed: int = 0
+    keyframes: int = 0
+    public_keyframes: int = 0
+    flush_errors: int = 0
+    runtime_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "worker_id": self.worker_id,
+            "cameras": self.cameras,
+            "samples": self.samples,
+            "statuses": dict(self.statuses),
+            "batches": len(self.batches),
+            "rows_flushed": self.rows_flushed,
+            "keyframes": self.keyframes,
+            "public_keyframes": self.public_keyframes,
+            "flush_errors": self.flush_errors,
+            "runtime_s": round(self.runtime_s, 3),
+        }
+
+
+class _CameraState:
+    """Everything one camera carries between samples. Touched by one pool thread at a time."""
+
+    def __init__(self, spec: CameraSpec, interval_s: float, cfg: WorkerConfig) -> None:
+        self.spec = spec
+        self.interval_s = spec.interval_s or interval_s
+        self.health = CameraHealth(cfg.health)
+        self.backoff = Backoff(base_s=cfg.backoff_base_s, max_s=cfg.backoff_max_s, jitter=cfg.backoff_jitter)
+        self.reader: StreamReader | None = None
+        self.analyzer: Analyzer | None = None
+        self.retry_at = 0.0
+        self.last_error = ""
+        self.last_keyframe = -1e18
+        self.last_public = -1e18
+        self.busy = False
+
+    def close(self) -> None:
+        if self.reader is not None:
+            try:
+                self.reader.close()
+            except Exception:  # closing must never take the worker down
+                log.debug("close failed for %s", self.spec.camera_id, exc_info=True)
+            self.reader = None
+
+
+class CaptureWorker:
+    """See the module docstring. Use ``run_worker`` / ``capture_for`` rather than this class directly."""
+
+    def __init__(
+        self,
+        cameras: Iterable[CameraSpec],
+        store: Any,
+        *,
+        interval_s: float,
+        flush_every_s: float,
+        analyzer_factory: AnalyzerFactory,
+        worker_id: str,
+        config: WorkerConfig,
+        blur: Callable[[np.ndarray], np.ndarray] | None,
+    ) -> None:
+        self.store = store
+        self.cfg = config
+        self.flush_every_s = flush_every_s
+        self.analyzer_factory = analyzer_factory
+        self.worker_id = worker_id
+        self.blur = blur
+        self.states = [_CameraState(c, interval_s, config) for c in cameras]
+        self.stats = WorkerStats(worker_id=worker_id, cameras=len(self.states))
+        self._rows: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        _warm_up()
+
+    # -- one sample ---------------------------------------------------------------------
+    def sample(self, st: _CameraState) -> None:
+        try:
+            self._sample(st)
+        except Exception:  # a bug in one camera's path must not kill the worker
+            log.exception("sample failed for camera %s", st.spec.camera_id)
+        finally:
+            st.busy = False
+
+    def _sample(self, st: _CameraState) -> None:
+        spec = st.spec
+        now_m = time.monotonic()
+        ts = time.time()
+        row: dict[str, Any] = {"camera_id": spec.camera_id, "worker_id": self.worker_id, "scored": False}
+        frame: np.ndarray | None = None
+        if now_m < st.retry_at:
+            hs = st.health.observe_error(st.last_error or "offline", ts)
+            row["reason"] = f"waiting to reconnect ({st.last_error})"
+        else:
+            if st.reader is None:
+                st.reader = open_stream(
+                    spec.stream_url,
+                    spec.stream_kind,
+                    connect_timeout_s=self.cfg.connect_timeout_s,
+                    read_timeout_s=self.cfg.read_timeout_s,
+                )
+            try:
+                frame = st.reader.read()
+            except StreamError as exc:
+                st.last_error = exc.reason
+                st.retry_at = time.monotonic() + st.backoff.failure()
+                hs = st.health.observe_error(exc.reason, ts)
+                row["reason"] = f"{exc.reason}: {exc.message}"[:300]
+            except Exception as exc:  # a reader bug is a decode error for this camera, not a crash
+                log.exception("reader crashed for camera %s", spec.camera_id)
+                st.close()
+                st.last_error = "decode_error"
+                st.retry_at = time.monotonic() + st.backoff.failure()
+                hs = st.health.observe_error("decode_error", ts)
+                row["reason"] = f"reader error: {exc}"[:300]
+            else:
+                st.backoff.success()
+                st.last_error = ""
+                row["fetch_ms"] = float(getattr(st.reader, "last_fetch_ms", 0.0))
+                row["decode_ms"] = float(getattr(st.reader, "last_decode_ms", 0.0))
+                row["height"], row["width"] = int(frame.shape[0]), int(frame.shape[1])
+                hs = st.health.observe_frame(frame, ts)
+                row["reason"] = hs.reason or None
+        transitions = st.health.pop_transitions()
+        row.update(
+            captured_at=datetime.fromtimestamp(ts, UTC),
+            seq=int(ts * 1000),
+            status=hs.status,
+            is_transition=bool(transitions),
+            transition_from=transitions[-1].from_status if transitions else None,
+        )
+        self._score(st, frame, ts, hs.status, row)  # failed samples too: the analyzer tracks health over time
+        if frame is not None:
+            self._keyframes(st, frame, ts, bool(transitions), row)
+        with self._lock:
+            self._rows.append(row)
+            self.stats.samples += 1
+            self.stats.statuses[hs.status] += 1
+
+    def _score(self, st: _CameraState, frame: np.ndarray | None, ts: float, status: str, row: dict[str, Any]) -> None:
+        """Analyzer scores into ``row``; ``frame`` is None for failed reads. NaN (unknown) becomes NULL."""
+        try:
+            if st.analyzer is None:
+                st.analyzer = self.analyzer_factory(st.spec.camera_id)
+            scores = st.analyzer.process(frame, ts, status).to_row()  # type: ignore[arg-type]
+        except Exception:
+            log.exception("analyzer failed for camera %s", st.spec.camera_id)
+            return
+        for name, _ in SCORE_FIELDS:
+            v = scores.get(name)
+            row[name] = None if isinstance(v, float) and not math.isfinite(v) else v
+        row["health"] = status
+        row["scored"] = True
+
+    def _keyframes(self, st: _CameraState, frame: np.ndarray, ts: float, transition: bool, row: dict[str, Any]) -> None:
+        cfg = self.cfg
+        if not transition and ts - st.last_keyframe < cfg.keyframe_every_s:
+            return
+        name = f"{safe_key_part(st.spec.camera_id)}/{ts_key(ts)}.jpg"
+        try:
+            ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
+            if not ok:
+                return
+            row["keyframe_uri"] = self.store.put_bytes(KEYFRAME_PREFIX + name, buf.tobytes(), "image/jpeg")
+            st.last_keyframe = ts
+            with self._lock:
+                self.stats.keyframes += 1
+            if self.blur is not None and cfg.public_every_s >= 0 and ts - st.last_public >= cfg.public_every_s:
+                ok, pbuf = cv2.imencode(".jpg", self.blur(frame), [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
+                if ok:
+                    row["public_uri"] = self.store.put_bytes(
+                        PUBLIC_KEYFRAME_PREFIX + name, pbuf.tobytes(), "image/jpeg"
+                    )
+                    st.last_public = ts
+                    with self._lock:
+                        self.stats.public_keyframes += 1
+        except Exception:  # the store being down costs the keyframe, not the sample
+            log.exception("keyframe write failed for camera %s", st.spec.camera_id)
+
+    # -- flushing -----------------------------------------------------------------------
+    def flush(self) -> str | None:
+        """Write buffered rows as one Parquet object; returns its key (None when nothing to write)."""
+        with self._flush_lock:
+            with self._lock:
+                rows, self._rows = self._rows, []
+            if not rows:
+                return None
+            now = datetime.now(UTC)
+            batch_id = now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:12]
+            for r in rows:
+                r["batch_id"] = batch_id
+            key = f"{LANDING_PREFIX}dt={now:%Y-%m-%d}/{self.worker_id}-{batch_id}.parquet"
+            try:
+                table = pa.Table.from_pylist(rows, schema=LANDING_SCHEMA)
+                sink = io.BytesIO()
+                pq.write_table(table, sink, compression="zstd")
+                self.store.put_bytes(key, sink.getvalue(), "application/vnd.apache.parquet")
+            except Exception:
+                log.exception("flush of %d rows failed; keeping them for the next flush", len(rows))
+                with self._lock:
+                    self._rows[:0] = rows
+                self.stats.flush_errors += 1
+                return None
+            self.stats.batches.append(key)
+            self.stats.rows_flushed += len(rows)
+            log.info("landed %s (%d rows)", key, len(rows))
+            return key
+
+    # -- the loop -----------------------------------------------------------------------
+    def run(self, stop_event: threading.Event, max_runtime_s: float | None) -> WorkerStats:
+        t0 = time.monotonic()
+        heap: list[tuple[float, int]] = []
+        for i, st in enumerate(self.states):
+            # phase-spread the cameras over their interval: a steady stream of fetches, never a burst
+            offset = (i / max(len(self.states), 1)) * st.interval_s
+            heap.append((t0 + offset, i))
+        heapq.heapify(heap)
+        next_flush = t0 + self.flush_every_s
+        pool = ThreadPoolExecutor(max_workers=max(1, self.cfg.max_threads), thread_name_prefix="capture")
+        flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flush")  # never stall the schedule
+        pending: Future[str | None] | None = None
+        try:
+            while not stop_event.is_set():
+                now = time.monotonic()
+                if max_runtime_s is not None and now - t0 >= max_runtime_s:
+                    break
+                while heap and heap[0][0] <= now:
+                    due, i = heapq.heappop(heap)
+                    st = self.states[i]
+                    nxt = due + st.interval_s
+                    if nxt <= now:  # fell behind (pool saturated or camera slower than its interval)
+                        nxt = now + st.interval_s
+                    heapq.heappush(heap, (nxt, i))
+                    if st.busy:
+                        continue  # still reading the previous sample: skip this slot
+                    st.busy = True
+                    pool.submit(self.sample, st)
+                if now >= next_flush and (pending is None or pending.done()):
+                    pending = flusher.submit(self.flush)
+                    next_flush = now + self.flush_every_s
+                wake = min(heap[0][0] if heap else now + 0.5, next_flush)
+                if max_runtime_s is not None:
+                    wake = min(wake, t0 + max_runtime_s)
+                stop_event.wait(max(0.0, min(wake - time.monotonic(), 0.5)))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            flusher.shutdown(wait=True)
+            self.flush()
+            for st in self.states:
+                st.close()
+            self.stats.runtime_s = time.monotonic() - t0
+        return self.stats
+
+
+def _warm_up() -> None:
+    """Import the lazily loaded parts of pyarrow's Parquet writer now, not during the first flush."""
+    pq.write_table(pa.Table.from_pylist([], schema=LANDING_SCHEMA), io.BytesIO())
+
+
+def _default_blur() -> Callable[[np.ndarray], np.ndarray] | None:
+    try:
+        from ingest.privacy import blur_image
+    except ImportError:  # privacy package unavailable: no public copies at all (never unblurred ones)
+        log.warning("privacy blurring unavailable: public keyframes disabled")
+        return None
+    return blur_image
+
+
+def run_worker(
+    cameras: Iterable[CameraSpec],
+    store: Any,
+    *,
+    shard: str | Shard | tuple[int, int] | None = None,
+    interval_s: float = 10.0,
+    flush_every_s: float = 10.0,
+    stop_event: threading.Event | None = None,
+    analyzer_factory: AnalyzerFactory | None = None,
+    max_runtime_s: float | None = None,
+    worker_id: str | None = None,
+    config: WorkerConfig | None = None,
+    blur: Callable[[np.ndarray], np.ndarray] | bool | None = True,
+) -> WorkerStats:
+    """Capture the cameras of ``shard`` until ``stop_event`` is set (or ``max_runtime_s`` passed).
+
+    ``blur``: True = the default face + plate blur for public keyframes, a callable = that blur,
+    None/False = no public copies. Returns the run's statistics after the final flush.
+    """
+    s = Shard.parse(shard)
+    mine = select_shard(cameras, s)
+    cfg = config or WorkerConfig()
+    blur_fn: Callable[[np.ndarray], np.ndarray] | None
+    blur_fn = _default_blur() if blur is True else (blur or None)  # type: ignore[assignment]
+    worker = CaptureWorker(
+        mine,
+        store,
+        interval_s=interval_s,
+        flush_every_s=flush_every_s,
+        analyzer_factory=analyzer_factory or default_analyzer_factory(),
+        worker_id=worker_id or default_worker_id(s),
+        config=cfg,
+        blur=blur_fn,
+    )
+    log.info("worker %s: %d cameras (shard %s), interval %.1fs", worker.worker_id, len(mine), s, interval_s)
+    return worker.run(stop_event or threading.Event(), max_runtime_s)
+
+
+def capture_for(
+    cameras: Iterable[CameraSpec],
+    store: Any,
+    duration_s: float,
+    *,
+    interval_s: float = 10.0,
+    camera_ids: Iterable[str] | None = None,
+    **kwargs: Any,
+) -> WorkerStats:
+    """Bounded mode: capture ``duration_s`` seconds from all (or the selected) cameras, flush, return."""
+    cams = list(cameras)
+    if camera_ids is not None:
+        wanted = set(camera_ids)
+        cams = [c for c in cams if c.camera_id in wanted]
+    kwargs.setdefault("flush_every_s", min(10.0, max(duration_s, 0.5)))
+    return run_worker(cams, store, interval_s=interval_s, max_runtime_s=duration_s, **kwargs)
+
+
+def install_signal_handlers(stop_event: threading.Event) -> dict[int, Any]:
+    """SIGTERM / SIGINT set ``stop_event`` (call from the main thread): the worker flushes and returns.
+
+    Returns the previous handlers (``restore_signal_handlers`` puts them back)."""
+
+    def _handler(signum: int, _frame: Any) -> None:
+        log.info("signal %d: stopping after the current samples", signum)
+        stop_event.set()
+
+    previous: dict[int, Any] = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in previous:
+        signal.signal(sig, _handler)
+    return previous
+
+
+def restore_signal_handlers(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+def run_capture(
+    cameras: Iterable[CameraSpec],
+    store: Any,
+    *,
+    shard: str | None = None,
+    interval_s: float = 10.0,
+    flush_every_s: float = 10.0,
+    duration_s: float | None = None,
+    **kwargs: Any,
+) -> WorkerStats:
+    """Entry point for ``pantau capture``: long-running (or ``duration_s``) with SIGTERM handling."""
+    stop = threading.Event()
+    in_main = threading.current_thread() is threading.main_thread()
+    previous: dict[int, Any] = install_signal_handlers(stop) if in_main else {}
+    try:
+        return run_worker(
+            cameras,
+            store,
+            shard=shard,
+            interval_s=interval_s,
+            flush_every_s=flush_every_s,
+            stop_event=stop,
+            max_runtime_s=duration_s,
+            **kwargs,
+        )
+    finally:
+        restore_signal_handlers(previous)
+
+
+def run_capture_command(
+    lake: Any,
+    store: Any,
+    *,
+    shard: str | None = None,
+    interval_s: float = 10.0,
+    flush_every_s: float = 10.0,
+    duration_s: float | None = None,
+    cameras_file: str | None = None,
+    camera_ids: Iterable[str] | None = None,
+    max_threads: int = 32,
+    public_keyframes: bool = True,
+) -> dict[str, Any]:
+    """What ``pantau capture`` runs: cameras from the lake (or a CSV/JSON file), this shard, until SIGTERM
+    (or ``duration_s``); returns the run statistics as a dict."""
+    from ingest.cameras.registry import filter_ids, load_cameras_file, load_cameras_lake
+
+    cams = load_cameras_file(cameras_file) if cameras_file else load_cameras_lake(lake)
+    cams = filter_ids(cams, list(camera_ids) if camera_ids else None)
+    stats = run_capture(
+        cams,
+        store,
+        shard=shard,
+        interval_s=interval_s,
+        flush_every_s=flush_every_s,
+        duration_s=duration_s,
+        config=WorkerConfig(max_threads=max_threads),
+        blur=public_keyframes,
+    )
+    return stats.as_dict()
