@@ -26,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     pretty_exceptions_short=True,
 )
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 140)
 
 
 DataDirOpt = Annotated[
@@ -225,6 +225,34 @@ def ingest_cameras(data_dir: DataDirOpt = None) -> None:
     s = _settings(data_dir)
     with Lake(s.lake_config()) as lake:
         console.print(ingest_landed_batches(lake, s.object_store()).as_dict())
+
+
+@app.command("jaki-demo")
+def jaki_demo(
+    data_dir: DataDirOpt = None,
+    day: Annotated[str | None, typer.Option(help="Simulated day YYYY-MM-DD (default: today, WIB)")] = None,
+    events: Annotated[int, typer.Option(help="Usage events to generate")] = 200_000,
+    malformed_share: Annotated[float, typer.Option(help="Share of deliberately malformed rows")] = 0.002,
+) -> None:
+    """Generate a day of synthetic Jaki activity as export files, ingest and validate it, print the accounting."""
+    from datetime import date as date_cls
+
+    from ingest.jaki.demo import run_jaki_demo
+    from warehouse.lake import Lake
+    from warehouse.migrations import migrate as run_migrate
+
+    s = _settings(data_dir)
+    try:
+        d = date_cls.fromisoformat(day) if day else datetime.now().date()
+    except ValueError:
+        console.print(f"[red]error:[/red] bad --day {day!r}: use YYYY-MM-DD")
+        raise typer.Exit(2) from None
+    with Lake(s.lake_config()) as lake:
+        run_migrate(lake)
+        run_jaki_demo(
+            lake, s.object_store(), d, events, salt=s.salt.get_secret_value(), malformed_share=malformed_share,
+            console=console,
+        )  # fmt: skip
 
 
 @app.command()

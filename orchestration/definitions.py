@@ -16,7 +16,7 @@ DOMAIN_MODULES = [
     "assets.reference",
     "assets.cameras",
     "assets.marts",
-    # "assets.jaki",
+    "assets.jaki",
     "assets.alerts",
     "assets.planning",
     "assets.open_data",

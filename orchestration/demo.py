@@ -126,6 +126,20 @@ def step_cameras(ctx: DemoContext) -> None:
     ctx.console.print(t)
 
 
+def step_jaki(ctx: DemoContext) -> None:
+    """Generate one day of Jaki activity as export files (with malformed rows), ingest, validate, quarantine."""
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.jaki.demo import run_jaki_demo
+    from warehouse.lake import Lake
+
+    s = ctx.settings
+    day = (datetime.now(UTC) + timedelta(hours=7)).date()  # today in WIB
+    with Lake(s.lake_config()) as lake:
+        acc = run_jaki_demo(lake, s.object_store(), day, 200_000, salt=s.salt.get_secret_value(), console=ctx.console)
+    ctx.facts["jaki"] = acc
+
+
 def step_marts(ctx: DemoContext) -> None:
     """Refresh the hourly risk and daily uptime marts over everything captured."""
     from open_data.marts import refresh_risk_marts
@@ -185,6 +199,7 @@ def step_publish(ctx: DemoContext) -> None:
 STEPS: list[tuple[str, Step]] = [
     ("Lake schema + Jakarta reference data", step_reference),
     ("Simulated cameras: capture, score, land, ingest", step_cameras),
+    ("Jaki: a day of service usage, validated", step_jaki),
     ("Risk marts", step_marts),
     ("Urgent alerts (CAP 1.2 to the local outbox)", step_alerts),
     ("Camera placement planning", step_planning),

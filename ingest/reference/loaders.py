@@ -673,7 +673,7 @@ def load_parking(kel: pa.Table, data_dir: Path = DATA_DIR) -> RefResult:
         p = f["properties"]
         rows.append(
             {
-                "parking_id": f"parking-{p['id']}",
+                "parking_id": f"PRK-{int(p['id']):03d}",
                 "name": p["nama_tempat_parkir"],
                 "kind": p["jenis_lokasi_parkir"],
                 "address": p.get("alamat"),
