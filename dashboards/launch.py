@@ -86,9 +86,14 @@ def wait_until_ready(port: int, timeout_s: float = 60.0, host: str = "127.0.0.1"
     return False
 
 
-def run_dashboard(data_dir: str | os.PathLike[str] = "pantau-data", port: int = 8501, headless: bool = True) -> int:
+def run_dashboard(
+    data_dir: str | os.PathLike[str] = "pantau-data",
+    port: int = 8501,
+    headless: bool = True,
+    address: str | None = None,
+) -> int:
     """Run the dashboards in the foreground until interrupted; returns the server's exit code."""
-    proc = start_dashboard(data_dir, port, headless)
+    proc = start_dashboard(data_dir, port, headless, address)
     try:
         return proc.wait()
     except KeyboardInterrupt:

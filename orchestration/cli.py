@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -48,9 +47,9 @@ def _settings(data_dir: Path | None) -> Any:
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging")] = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    from orchestration.logging_config import configure_logging
+
+    configure_logging(level="DEBUG" if verbose else os.environ.get("PANTAU_LOG_LEVEL", "WARNING"))
 
 
 @app.command()
@@ -202,12 +201,32 @@ def capture(
     camera_id: Annotated[list[str] | None, typer.Option(help="Only these cameras (repeatable)")] = None,
     max_threads: Annotated[int, typer.Option(help="Concurrent camera fetches")] = 32,
     public_keyframes: Annotated[bool, typer.Option(help="Write blurred public keyframes")] = True,
+    lease: Annotated[
+        bool, typer.Option(help="Claim cameras through PostgreSQL leases instead of a fixed shard")
+    ] = False,
+    lease_dsn: Annotated[str | None, typer.Option(help="Lease DB DSN (default: $PANTAU_LEASE_DSN or pg_dsn)")] = None,
+    lease_ttl: Annotated[float, typer.Option(help="Lease time-to-live, seconds")] = 30.0,
+    heartbeat: Annotated[float, typer.Option(help="Lease renewal interval, seconds")] = 10.0,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port (0 = off)")] = 0,
+    worker_id: Annotated[str | None, typer.Option(help="Worker id (default: host-pid)")] = None,
 ) -> None:
     """Run a long-lived capture worker: sample, check health, score, land micro-batches (SIGTERM flushes)."""
     from ingest.cameras.worker import run_capture_command
     from warehouse.lake import Lake
 
     s = _settings(data_dir)
+    if lease:
+        from ingest.cameras.leases import run_leased_capture_command
+
+        with Lake(s.lake_config(), read_only=True) as lake:
+            stats = run_leased_capture_command(
+                lake, s.object_store(), lease_dsn=lease_dsn or s.lease_dsn or s.pg_dsn, ttl_s=lease_ttl,
+                heartbeat_s=heartbeat, interval_s=interval, flush_every_s=flush_every, duration_s=duration,
+                cameras_file=cameras_file, max_threads=max_threads, metrics_port=metrics_port or s.metrics_port,
+                public_keyframes=public_keyframes, worker_id=worker_id,
+            )  # fmt: skip
+        console.print(stats)
+        return
     with Lake(s.lake_config(), read_only=True) as lake:
         stats = run_capture_command(
             lake, s.object_store(), shard=shard, interval_s=interval, flush_every_s=flush_every, duration_s=duration,
@@ -285,25 +304,31 @@ def serve_api(
     root: Annotated[Path | None, typer.Option(help="Folder holding releases/ (default: <data-dir>/store)")] = None,
     host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8765,
+    metrics: Annotated[bool, typer.Option(help="Expose Prometheus metrics at /metrics")] = True,
 ) -> None:
     """Serve the open-data portal and the CKAN-compatible read API."""
-    from open_data.api import serve_api as serve
+    import uvicorn
+
+    from ingest.cameras.metrics import instrument_asgi
+    from open_data.api import create_app
 
     s = _settings(data_dir)
-    serve(root or Path(s.data_dir) / "store", host=host, port=port)
+    app_ = create_app(root or Path(s.data_dir) / "store")
+    uvicorn.run(instrument_asgi(app_) if metrics else app_, host=host, port=port, log_level="info")
 
 
 @app.command()
 def dashboard(
     data_dir: DataDirOpt = None,
     port: Annotated[int, typer.Option(help="HTTP port")] = 8501,
+    host: Annotated[str | None, typer.Option(help="Bind address (default: Streamlit's)")] = None,
     headless: Annotated[bool, typer.Option(help="Do not open a browser")] = True,
 ) -> None:
     """Start the Streamlit dashboards (read-only over the lake)."""
     from dashboards.launch import run_dashboard
 
     s = _settings(data_dir)
-    raise typer.Exit(run_dashboard(str(s.data_dir), port, headless))
+    raise typer.Exit(run_dashboard(str(s.data_dir), port, headless, host))
 
 
 @app.command("eval")

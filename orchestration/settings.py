@@ -39,6 +39,14 @@ class PantauSettings(BaseSettings):
     smtp_port: int = 25
     smtp_sender: str = "pantau-alerts@jakarta.go.id"
     mqtt_broker: str = "mqtt://127.0.0.1:1883"
+    lease_dsn: str = Field("", description="PostgreSQL DSN for capture leases (default: pg_dsn)")
+    executor: Literal["multiprocess", "celery", "k8s"] = "multiprocess"
+    celery_broker: str = "amqp://guest:guest@127.0.0.1:5672//"
+    celery_backend: str = "rpc://"
+    celery_queue: str = "dagster"
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+    metrics_port: int = 0
     open_data_base_url: str = "http://127.0.0.1:8765/"
     open_data_threshold: int = Field(10, description="Jaki counts below this are suppressed in open data")
 
