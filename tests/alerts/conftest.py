@@ -3,7 +3,6 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,28 +25,10 @@ def ops(tmp_path: Path) -> Iterator[OpsDB]:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database on the machine's server (127.0.0.1:5432, user postgres)."""
-    import psycopg2
-
-    name = f"pantau_alerts_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+def pg_url(pg_database: str) -> str:
+    """SQLAlchemy URL of a throwaway PostgreSQL database (the shared ``pg_database`` fixture)."""
+    parts = dict(p.split("=", 1) for p in pg_database.split())
+    return f"postgresql+psycopg2://{parts['user']}@{parts['host']}:{parts['port']}/{parts['dbname']}"
 
 
 CONTRACT_DDL = (
