@@ -108,7 +108,9 @@ def test_multipolygon_keeps_largest_part() -> None:
     "geometry", [None, "", "not json", json.dumps({"type": "Point", "coordinates": [106.8, -6.2]})]
 )
 def test_missing_or_odd_geometry_still_valid(geometry: str | None) -> None:
-    validate_cap(build_cap(_msg(kelurahan_geometry=geometry)))
+    xml = build_cap(_msg(kelurahan_geometry=geometry))
+    validate_cap(xml)  # raises on an invalid message
+    assert b"<circle>" in xml  # the camera circle is always there, whatever the polygon
 
 
 @pytest.mark.parametrize(
