@@ -8,6 +8,7 @@ Prints medians over K runs.
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import tempfile
 import time
@@ -71,6 +72,7 @@ def main() -> None:
     ap.add_argument("--groupby-rows", type=int, default=10_000_000)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the moto server's request log
     mode = "postgres+s3" if args.pg else "embedded (sqlite catalog)"
     append_rates, gb_times = [], []
     for run in range(args.runs):
