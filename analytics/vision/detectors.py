@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -60,12 +61,112 @@ def fruin_level(density: float | None) -> str | None:
     return "F"
 
 
+#: frames over which fire flicker must persist (mean of the per-frame in-place flicker)
+FIRE_PERSIST = 3
+K2 = np.ones((2, 2), np.uint8)
+#: frames before smoke compares against the background (about 1 / CameraState.bg_alpha: the model settles)
+SMOKE_SETTLE_FRAMES = 10
+K3 = np.ones((3, 3), np.uint8)
+
+
+@dataclass(frozen=True)
+class FireBlob:
+    """One flame-coloured blob seen in two consecutive frames.
+
+    flicker: in-place flicker evidence in [0, 1]; in_place: share of newly flame-coloured pixels that were
+    flame-coloured recently; lum: mean |d gray| over its changing pixels; shift: horizontal centroid shift
+    relative to its width; mask: (90, 160) bool flame pixels of the blob now; n_change: pixels whose brightness
+    changed (> 0.08, in 2x2 patches); n_union: flame pixels now or before; core: pixels of that union left by a
+    3x3 erosion (body thickness); kept: share of changed pixels flame-coloured in both frames.
+    """
+
+    flicker: float
+    in_place: float
+    lum: float
+    shift: float
+    mask: np.ndarray
+    n_change: int = 0
+    n_union: int = 0
+    core: int = 0
+    kept: float = 0.0
+
+
+def fire_blobs(
+    flame: np.ndarray,
+    flame_p: np.ndarray,
+    gray: np.ndarray,
+    prev_flame: np.ndarray | None,
+    prev_gray: np.ndarray | None,
+) -> list[FireBlob]:
+    """Flame-coloured blobs present in this and the previous frame, each with its in-place flicker.
+
+    A flame stays where it is while its tongues come and go with large brightness changes. Rejected:
+    steady lamps, signs and orange facades (colour toggles only at their edges, by sensor noise, with tiny
+    brightness change), moving lights and vehicles (they arrive where no flame colour was and their
+    centroid shifts sideways), and blobs seen in one frame only.
+    flame, prev_flame: (H, W) bool; flame_p: (H, W) float flame-colour frequency; gray, prev_gray: (H, W).
+    """
+    if prev_flame is None or prev_gray is None:
+        return []
+    union = flame | prev_flame
+    if int(union.sum()) < 8:
+        return []
+    d = np.abs(gray - prev_gray.astype(np.float32))
+    bright = d > 0.08
+    blob = cv2.dilate(union.astype(np.uint8), np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(blob, connectivity=8)
+    out = []
+    for i in range(1, n):
+        if stats[i, cv2.CC_STAT_AREA] < 8:
+            continue
+        x0, y0 = stats[i, cv2.CC_STAT_LEFT], stats[i, cv2.CC_STAT_TOP]
+        sl = (slice(y0, y0 + stats[i, cv2.CC_STAT_HEIGHT]), slice(x0, x0 + stats[i, cv2.CC_STAT_WIDTH]))
+        cm = labels[sl] == i
+        now, prev = flame[sl] & cm, prev_flame[sl] & cm
+        n_now, n_prev = int(now.sum()), int(prev.sum())
+        if n_now < 4 or n_prev < 4:
+            continue  # appeared or vanished: a light passing by, not a flame in place
+        both = now | prev
+        n_union = int(both.sum())
+        # a flame is a body, not a line (lane markings, facade bands and window frames are 1-3 px thin)
+        core = int(cv2.erode(both.astype(np.uint8), K3, borderType=cv2.BORDER_CONSTANT, borderValue=0).sum())
+        # flames change brightness in patches; rain streaks and noise change thin lines (a 2x2 opening
+        # removes them)
+        chg = cv2.morphologyEx((bright[sl] & both).astype(np.uint8), cv2.MORPH_OPEN, K2).astype(bool)
+        n_chg = int(chg.sum())
+        if n_chg < 4:
+            continue
+        # a flame's tongues stay flame-coloured as they brighten and dim; a vehicle or person passing in front
+        # of an orange facade or lamp replaces the flame colour with its own
+        kept = float((chg & now & prev).sum()) / n_chg
+        lum = float(d[sl][chg].mean())
+        xs_now = np.nonzero(now)[1]
+        xs_prev = np.nonzero(prev)[1]
+        width = max(3.0, float(max(xs_now.max(), xs_prev.max()) - min(xs_now.min(), xs_prev.min()) + 1))
+        shift = abs(float(xs_now.mean()) - float(xs_prev.mean())) / width
+        new_on = now & ~prev
+        ip = float((flame_p[sl][new_on] > 0.15).mean()) if int(new_on.sum()) >= 3 else 1.0
+        flicker = (
+            _clip01(max((n_chg / n_union) / 0.15, n_chg / 30.0))
+            * _clip01((n_chg - 3) / 8.0)
+            * (1.0 - _clip01((shift - 0.08) / 0.12))
+            * _clip01(ip / 0.5)
+            * _clip01((core - 2) / 8.0)
+            * _clip01(kept / 0.4)
+        )
+        mask = np.zeros(flame.shape, bool)
+        mask[sl] = now
+        out.append(FireBlob(flicker, ip, lum, shift, mask, n_chg, n_union, core, kept))
+    return out
+
+
 class FireDetector:
-    """Flame colour + learned head; with history, in-place flicker and growth (steady lamps and moving lights
-    are suppressed: a steady lamp never flickers, a moving light is never in place)."""
+    """Flame colour + learned head; with history, in-place flicker of a flame-coloured body, persisting over
+    ``FIRE_PERSIST`` frames, and growth (see :func:`fire_blobs`: steady lamps and facades never flicker, moving
+    lights and vehicles are never in place, thin lane lines and rain streaks are not a body)."""
 
     name = "fire"
-    version = "fire-v1"
+    version = "fire-v2"
 
     def __init__(self, every: int = 2) -> None:
         self.every = every
@@ -104,48 +205,40 @@ class FireDetector:
         p = _nz(p, presence)
         feats = {"flame_frac": frac, "colour_presence": presence, "head_p": p}
         if not state.warm or state.flame_p is None:
+            if state.stream:  # first frames of a stream: no flicker yet, the head alone stays < 0.3
+                return DetectorResult(_clip01(0.25 * p * presence), feats)
             return DetectorResult(_clip01(p * (0.4 + 0.6 * presence)), feats)
         fp = state.flame_p.astype(np.float32)
-        n_flame = int(flame.sum())
-        # in place: of the flame-coloured pixels that are not steady, the share that were flame-coloured recently
-        # (a flame flickers where it was; a moving light arrives where it was not). Steady signs are ignored.
-        dyn = flame & (fp < 0.85)
-        in_place = float((fp[dyn] > 0.15).mean()) if int(dyn.sum()) >= 4 else 0.0
-        # flicker: share of the recently flame-coloured region whose colour comes and goes (steady lamps and
-        # signs stay near 1, things passing by stay near 0); only pixels flame-coloured now or recently count
-        region = (fp > 0.15) | flame
-        inter = region & (fp < 0.85)
-        n_inter = int(inter.sum())
-        ratio = n_inter / max(1, int(region.sum()))
-        # relative (a fire filling the flame-coloured area) or absolute (a fire beside large steady signs)
-        flicker = _clip01(max(ratio / 0.5, n_inter / 40.0)) * _clip01(in_place / 0.5)
-        lum = 0.0
-        if state.prev_gray is not None and n_flame:
-            d = np.abs(m.gray - state.prev_gray.astype(np.float32))
-            sel = dyn & (fp > 0.15)
-            lum = _clip01(float(d[sel].mean()) / 0.1) if sel.any() else 0.0
-        now = min(flicker, max(lum, 0.5))
-        hist = list(state.flicker)[-3:]
-        temporal = max(now, float(np.mean(hist)) if hist else 0.0)
+        blobs = fire_blobs(flame, fp, m.gray, state.prev_flame, state.prev_gray)
+        best = max(blobs, key=lambda b: b.flicker) if blobs else None
+        now = best.flicker if best is not None else 0.0
+        in_place = best.in_place if best is not None else 0.0
+        lum = best.lum if best is not None else 0.0
+        # persistence: a flame flickers frame after frame; one vehicle passing or one noisy frame is not a fire
+        hist = [*list(state.flicker)[-(FIRE_PERSIST - 1) :], now]
+        temporal = float(np.mean(hist)) if len(hist) >= FIRE_PERSIST else 0.0
         growth = 0.0
         if state.flame_area and frac > 0.002:
             base = float(np.median(list(state.flame_area)))
-            growth = _clip01((frac / (base + 1e-4) - 1.0) / 1.0) * _clip01(in_place / 0.5)
-        evidence = max(temporal, 0.5 * growth)
-        # the learned head must agree, on the whole frame or on a crop around the flickering flame pixels (a
-        # small fire in a wide street view): temporal evidence alone (orange shirts passing signs) stays < 0.25
-        p_local = self._local_p(frame, state, inter & flame) if evidence > 0.2 else 0.0
+            growth = _clip01((frac / (base + 1e-4) - 1.0) / 1.0)
+        # growth only supports flicker that is already there (an orange bus entering the view also adds area)
+        evidence = _clip01(temporal * (1.0 + 0.5 * growth))
+        # the learned head must agree, on the whole frame or on a crop around the flickering blob (a small fire
+        # in a wide street view): temporal evidence alone (orange shirts passing signs) stays < 0.25
+        p_local = self._local_p(frame, state, best.mask) if best is not None and evidence > 0.2 else 0.0
         agree = 0.35 + 0.65 * _clip01((max(p, p_local) - 0.2) / 0.3)
-        score = presence * (0.4 * p + 0.6 * evidence * agree)
+        # on a stream the head alone (an orange facade or bus it takes for fire) stays < 0.3: flicker must exist
+        score = presence * (0.25 * p + 0.75 * evidence * agree)
         feats.update(
             {
                 "head_p_local": p_local,
                 "flicker_now": now,
-                "flicker": flicker,
+                "flicker": now,
                 "lum_flicker": lum,
                 "in_place": in_place,
                 "growth": growth,
                 "temporal": temporal,
+                "n_blobs": float(len(blobs)),
             }
         )
         return DetectorResult(_clip01(score), feats)
@@ -168,6 +261,10 @@ class SmokeDetector:
         still = _clip01(p * (0.4 + 0.6 * gate))
         feats = {"grey_frac": grey_frac, "head_p": p, "still": still}
         if not state.warm or state.bg is None or state.bg_grad is None:
+            return DetectorResult(still, feats)
+        if state.n_frames < SMOKE_SETTLE_FRAMES:
+            # a young background still holds the first frames' vehicles and people: where they left, the
+            # road differs from it, greyer and smoother than their edges ("softening" ghosts)
             return DetectorResult(still, feats)
         smoke_px = self.mask(m, state)
         a = float(smoke_px.mean())

@@ -136,6 +136,7 @@ class CameraAnalyzer:
         """Score one frame (H, W, 3) uint8 BGR taken at ``ts`` (epoch seconds) with the capture health."""
         if health != HEALTH_OK or frame is None:
             return self._unknown(health if health != HEALTH_OK else "decode_error")
+        self.state.stream = True
         fr = Frame(frame, ts)
         own = self_health(fr)
         if own != HEALTH_OK:

@@ -24,9 +24,11 @@ class CameraState:
         bg_grad: (90, 160) float32 gradient magnitude of the background (edge energy reference for smoke).
         dry_ref: (90, 160, 3) float16 dry-road reference (updated only while no water is seen), None until set.
         flame_p: (90, 160) float16 per-pixel EMA frequency of flame colour (steady lamp -> 1, flicker -> between).
-        prev_gray: (90, 160) float16 previous gray frame.
+        prev_gray: (90, 160) float16 previous gray frame; prev_flame: (90, 160) bool its flame-colour mask.
         flame_area / smoke_area / fg_area: recent per-frame area fractions (deques of length HISTORY).
         n_frames: frames folded into the state so far; last_ts: their last timestamp.
+        stream: True when the frames come from a camera stream (set by the analyzer), False for stills: on a
+            stream, hazards that need temporal evidence stay low until the state is warm.
     """
 
     bg: np.ndarray | None = None
@@ -35,6 +37,7 @@ class CameraState:
     dry_frames: int = 0
     flame_p: np.ndarray | None = None
     prev_gray: np.ndarray | None = None
+    prev_flame: np.ndarray | None = None
     flame_area: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
     smoke_area: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
     fg_area: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
@@ -46,6 +49,7 @@ class CameraState:
     dry_warmup: int = 3
     bg_sat: np.ndarray | None = None
     scratch: dict[str, float] = field(default_factory=dict)
+    stream: bool = False
     _dry_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -104,6 +108,7 @@ class CameraState:
             self.dry_frames += 1
             self._dry_cache = None
         self.prev_gray = maps.gray.astype(np.float16)
+        self.prev_flame = maps.flame.copy()
         self.flame_area.append(float(maps.flame.mean()))
         self.smoke_area.append(float(smoke_px))
         self.fg_area.append(float(fg.mean()))
@@ -112,7 +117,7 @@ class CameraState:
 
     def nbytes(self) -> int:
         """Approximate memory of the state's arrays and histories in bytes."""
-        arrays = [self.bg, self.bg_grad, self.bg_sat, self.dry_ref, self.flame_p, self.prev_gray]
+        arrays = [self.bg, self.bg_grad, self.bg_sat, self.dry_ref, self.flame_p, self.prev_gray, self.prev_flame]
         if self._dry_cache is not None:
             arrays.extend(self._dry_cache)
         n = sum(a.nbytes for a in arrays if a is not None)

@@ -21,7 +21,7 @@ Public API (the capture workers code against this)::
   reconnects from scratch, so a caller keeps one reader per camera and spaces retries with ``Backoff``.
 * Every network operation is bounded: ``connect_timeout_s`` for the TCP connect / stream open,
   ``read_timeout_s`` for one whole ``read()`` (a trickling or stalled server gives ``timeout``, never a hang).
-* Live-edge policy: a reader that was idle for more than ``max_idle_s`` (default 3 s; MJPEG and HLS) drops
+* Live-edge policy: a reader that was idle for more than ``max_idle_s`` (default 0.5 s for MJPEG, 3 s for HLS) drops
   its buffered frames and resynchronises, so a caller sampling one frame every 10 s gets a fresh frame,
   not one buffered 10 s ago. Consecutive reads (flicker, motion) stay consecutive frames.
 * Per kind: ``snapshot`` = one GET + ``cv2.imdecode`` per read; ``mjpeg`` = one long GET, multipart parsed by
@@ -303,7 +303,12 @@ class MjpegReader(_HttpReader):
     kind = "mjpeg"
     MAX_HEADER_BYTES = 16 * 1024
 
+    #: a server pushes frames faster than a sampler reads them (10 fps vs one read per second or ten), so any
+    #: pause longer than this means the socket holds stale frames: reconnect to the live edge instead.
+    DEFAULT_MAX_IDLE_S = 0.5
+
     def __init__(self, url: str, **kw: Any) -> None:
+        kw.setdefault("max_idle_s", self.DEFAULT_MAX_IDLE_S)
         super().__init__(url, **kw)
         self._resp: requests.Response | None = None
         self._body: _HttpBody | None = None
