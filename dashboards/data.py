@@ -118,17 +118,51 @@ class Q:
     sql: str
     needs: tuple[str, ...]
     columns: tuple[str, ...]
+    # True when the result has no rows whenever a needed table has none (row selects and GROUP BY
+    # queries; not global aggregates, outer joins or catalog queries): such a query is skipped on an
+    # empty table, which DuckLake answers slower (~80 ms) than a full one.
+    empty_if_empty: bool = False
+
+
+# DuckLake's own listing reads the catalog once; information_schema over the attached lake
+# costs ~5x more (0.06 s against 0.3 s on a 46-table lake), and every page starts with it.
+DUCKLAKE_TABLES_SQL = "SELECT DISTINCT table_name FROM ducklake_table_info('lake')"
 
 
 @st.cache_data(ttl=TTL_HISTORY, show_spinner=False)
 def _tables(root: str) -> frozenset[str]:
     lake = get_lake(Path(root))
-    return frozenset(lake.tables()) if lake is not None else frozenset()
+    if lake is None:
+        return frozenset()
+    try:
+        return frozenset(str(v) for v in lake.query(DUCKLAKE_TABLES_SQL).column(0).to_pylist())
+    except Exception as exc:  # an older ducklake extension: the portable listing
+        log.debug("ducklake_table_info unavailable (%s), using information_schema", exc)
+        return frozenset(lake.tables())
 
 
 def tables(root: Path | None = None) -> frozenset[str]:
     """Names of the lake tables that exist now (empty when there is no lake)."""
     return _tables(str(root or data_dir()))
+
+
+# Tables without data files or inlined rows (DuckLake catalog; readers never inline).
+_EMPTY_TABLES_SQL = (
+    "SELECT table_name FROM ducklake_table_info('lake') WHERE file_count = 0 AND table_id NOT IN "
+    "(SELECT table_id FROM __ducklake_metadata_lake.ducklake_inlined_data_tables)"
+)
+
+
+@st.cache_data(ttl=TTL_LIVE, show_spinner=False)
+def _empty_tables(root: str) -> frozenset[str]:
+    lake = get_lake(Path(root))
+    if lake is None:
+        return frozenset()
+    try:
+        return frozenset(str(v) for v in lake.query(_EMPTY_TABLES_SQL).column(0).to_pylist())
+    except Exception as exc:  # another catalog layout: never skip
+        log.debug("cannot list empty tables (%s)", exc)
+        return frozenset()
 
 
 def has_tables(*names: str, root: Path | None = None) -> bool:
@@ -167,6 +201,8 @@ def query(q: Q, params: Sequence[Any] = (), *, live: bool = False, root: Path | 
     root = root or data_dir()
     if not has_tables(*q.needs, root=root):
         return pd.DataFrame(columns=list(q.columns))
+    if q.empty_if_empty and not _empty_tables(str(root)).isdisjoint(q.needs):
+        return pd.DataFrame(columns=list(q.columns))
     runner = _run_live if live else _run_history
     df = runner(str(root), q.sql, tuple(params))
     if df.empty and len(df.columns) == 0:
@@ -175,6 +211,8 @@ def query(q: Q, params: Sequence[Any] = (), *, live: bool = False, root: Path | 
 
 
 def clear_caches() -> None:
+    _camera_state.clear()
+    _empty_tables.clear()
     _run_live.clear()
     _run_history.clear()
     _tables.clear()
@@ -240,6 +278,7 @@ CAMERA_RISK_NOW_SCORES = Q(
     "WHERE captured_at >= (SELECT max(captured_at) FROM frame_scores) - INTERVAL 1 HOUR GROUP BY camera_id",
     ("frame_scores",),
     ("camera_id", "risk_level", "risk_hazard", "health", "last_seen"),
+    empty_if_empty=True,
 )
 
 CAMERA_RISK_NOW_HOURLY = Q(
@@ -248,6 +287,7 @@ CAMERA_RISK_NOW_HOURLY = Q(
     "WHERE hour >= (SELECT max(hour) FROM risk_hourly_camera) - INTERVAL 2 HOUR GROUP BY camera_id",
     ("risk_hourly_camera",),
     ("camera_id", "risk_level", "uptime", "last_seen"),
+    empty_if_empty=True,
 )
 
 CAMERA_HEALTH_NOW = Q(
@@ -255,6 +295,7 @@ CAMERA_HEALTH_NOW = Q(
     "WHERE captured_at >= (SELECT max(captured_at) FROM frames) - INTERVAL 1 HOUR GROUP BY camera_id",
     ("frames",),
     ("camera_id", "status", "last_frame"),
+    empty_if_empty=True,
 )
 
 KELURAHAN_RISK_NOW = Q(
@@ -263,6 +304,7 @@ KELURAHAN_RISK_NOW = Q(
     "WHERE hour >= (SELECT max(hour) FROM risk_hourly_kelurahan) - INTERVAL 2 HOUR GROUP BY kelurahan_code",
     ("risk_hourly_kelurahan",),
     ("kelurahan_code", "level_rank", "cameras", "last_hour"),
+    empty_if_empty=True,
 )
 
 _ALERT_COLS = (
@@ -290,18 +332,21 @@ ALERTS_ACTIVE = Q(
     f"ORDER BY {_rank('level')} DESC NULLS LAST, opened_at DESC",
     ("alerts",),
     _ALERT_COLS,
+    empty_if_empty=True,
 )
 
 ALERTS_SINCE = Q(
     f"SELECT * FROM ({_ALERTS_LATEST}) WHERE opened_at >= ? ORDER BY opened_at DESC LIMIT 5000",
     ("alerts",),
     _ALERT_COLS,
+    empty_if_empty=True,
 )
 
 ALERTS_FOR_CAMERA = Q(
     f"SELECT * FROM ({_ALERTS_LATEST}) WHERE camera_id = ? ORDER BY opened_at DESC LIMIT 200",
     ("alerts",),
     _ALERT_COLS,
+    empty_if_empty=True,
 )
 
 ALERT_VERSIONS = Q(
@@ -361,18 +406,21 @@ LATEST_KEYFRAME = Q(
     "AND public_uri <> '' ORDER BY captured_at DESC LIMIT 1",
     ("frames",),
     ("public_uri", "captured_at", "status"),
+    empty_if_empty=True,
 )
 
 CAMERA_LAST_SCORE_TIME = Q(
-    "SELECT max(captured_at) AS t FROM frame_scores WHERE camera_id = ?",
+    "SELECT max(captured_at) AS t FROM frame_scores WHERE camera_id = ? GROUP BY camera_id",
     ("frame_scores",),
     ("t",),
+    empty_if_empty=True,
 )
 
 CAMERA_LAST_HOUR = Q(
-    "SELECT max(hour) AS t FROM risk_hourly_camera WHERE camera_id = ?",
+    "SELECT max(hour) AS t FROM risk_hourly_camera WHERE camera_id = ? GROUP BY camera_id",
     ("risk_hourly_camera",),
     ("t",),
+    empty_if_empty=True,
 )
 
 SCORES_BUCKETED = Q(
@@ -382,6 +430,7 @@ SCORES_BUCKETED = Q(
     "WHERE camera_id = ? AND captured_at > ? GROUP BY 1 ORDER BY 1",
     ("frame_scores",),
     ("t", "fire", "smoke", "flood", "crowd", "persons", "level_rank"),
+    empty_if_empty=True,
 )
 
 SCORES_HOURLY_MART = Q(
@@ -390,6 +439,7 @@ SCORES_HOURLY_MART = Q(
     "WHERE camera_id = ? AND hour > ? ORDER BY hour",
     ("risk_hourly_camera",),
     ("t", "fire", "smoke", "flood", "crowd", "persons", "level_rank", "uptime"),
+    empty_if_empty=True,
 )
 
 HEALTH_BUCKETED = Q(
@@ -397,6 +447,7 @@ HEALTH_BUCKETED = Q(
     "WHERE camera_id = ? AND captured_at > ? GROUP BY ALL ORDER BY 1",
     ("frames",),
     ("t", "status", "frames"),
+    empty_if_empty=True,
 )
 
 LEVEL_CHANGES = Q(
@@ -421,6 +472,7 @@ LEVEL_CHANGES = Q(
         "crowd_level",
         "features",
     ),
+    empty_if_empty=True,
 )
 
 CAMERA_EVENTS = Q(
@@ -441,6 +493,7 @@ CAMERA_EVENTS = Q(
         "flood_frames",
         "uptime",
     ),
+    empty_if_empty=True,
 )
 
 HEALTH_TRANSITIONS = Q(
@@ -448,6 +501,7 @@ HEALTH_TRANSITIONS = Q(
     'ORDER BY "at" DESC LIMIT 50',
     ("camera_health_transitions",),
     ("at", "from_status", "to_status", "reason"),
+    empty_if_empty=True,
 )
 
 # -- kelurahan page --------------------------------------------------------------------
@@ -780,8 +834,14 @@ def camera_state(root: Path | None = None) -> pd.DataFrame:
 
     Level: newest frame score within the last hour of data, else the newest hourly mart row.
     Health: newest frame status, else the frame score's health, else ``offline`` when the hourly
-    uptime is zero.
+    uptime is zero. Cached as a whole (Overview and Camera both start with it).
     """
+    return _camera_state(str(root or data_dir()))
+
+
+@st.cache_data(ttl=TTL_LIVE, show_spinner=False, max_entries=16)
+def _camera_state(root_str: str) -> pd.DataFrame:
+    root = Path(root_str)
     cams = query(CAMERAS, root=root)
     if cams.empty:
         return cams.assign(level=pd.Series(dtype=str), health=pd.Series(dtype=str), last_seen=pd.Series(dtype=object))

@@ -1,4 +1,4 @@
-"""Start the dashboards: ``streamlit run dashboards/app.py`` with the data folder in the environment.
+"""Start the dashboards: ``streamlit run dashboards/server.py`` (app.py, warm) with the data folder set.
 
 ``pantau dashboard`` calls :func:`run_dashboard`; tests and benchmarks use :func:`start_dashboard`
 to get the server process and :func:`wait_until_ready` to know when it answers.
@@ -17,7 +17,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-APP_PATH = Path(__file__).resolve().parent / "app.py"
+# server.py wraps app.py in st.App to warm imports and the lake handle before the first session.
+APP_PATH = Path(__file__).resolve().parent / "server.py"
 REPO_ROOT = APP_PATH.parent.parent
 
 

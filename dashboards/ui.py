@@ -56,9 +56,18 @@ def fit_view(lat: pd.Series, lon: pd.Series) -> dict[str, float]:
 # No basemap: the command centre may run without internet, and the kelurahan polygons are the
 # base layer anyway. pydeck's default style sentinel with no provider tells Streamlit to draw none
 # (``map_style=None`` would make it fetch Carto tiles).
+class CompactDeck(pdk.Deck):  # type: ignore[misc]
+    """A pydeck Deck whose JSON has no indentation (pydeck pretty-prints: ~2.4x the bytes to the browser)."""
+
+    def to_json(self) -> str:
+        from pydeck.bindings.json_tools import default_serialize
+
+        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+
+
 def deck(layers: list[pdk.Layer], view: pdk.ViewState, tooltip_html: str = "<b>{name}</b><br/>{info}") -> pdk.Deck:
     """A pydeck map on the offline blank basemap."""
-    return pdk.Deck(layers=layers, initial_view_state=view, map_provider=None, tooltip={"html": tooltip_html})
+    return CompactDeck(layers=layers, initial_view_state=view, map_provider=None, tooltip={"html": tooltip_html})
 
 
 def level_from_rank(rank: Any) -> str:
@@ -156,9 +165,13 @@ def wib_series(df: pd.DataFrame, col: str) -> pd.DataFrame:
     return df
 
 
+COORD_DECIMALS = 5  # ~1 m at Jakarta's latitude: plenty for a city map, a third of the JSON
+
+
 @st.cache_data(ttl=data.TTL_HISTORY, show_spinner=False)
-def kelurahan_features(root: str, tolerance: float = 0.0004) -> list[dict[str, Any]]:
-    """Simplified GeoJSON features of every kelurahan (cached: geometry is the heavy part)."""
+def kelurahan_features(root: str, tolerance: float = 0.0002) -> list[dict[str, Any]]:
+    """Simplified GeoJSON features of every kelurahan, coordinates rounded (cached: parsed once per TTL)."""
+    import shapely
     from shapely.geometry import mapping, shape
 
     df = data.query(data.KELURAHAN_GEOMETRY)
@@ -168,6 +181,7 @@ def kelurahan_features(root: str, tolerance: float = 0.0004) -> list[dict[str, A
             geom = shape(json.loads(row.geometry))
             if tolerance:
                 geom = geom.simplify(tolerance, preserve_topology=True)
+            geom = shapely.transform(geom, lambda xy: np.round(xy, COORD_DECIMALS))
         except (ValueError, TypeError, AttributeError) as exc:
             log.warning("kelurahan %s: bad geometry (%s)", row.kode_kelurahan, exc)
             continue

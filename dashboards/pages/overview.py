@@ -22,9 +22,9 @@ def _deck(cams: pd.DataFrame, kel_levels: pd.Series) -> pdk.Deck:
         color[3] = 110 if level != "unknown" else 35
         features.append(
             {
-                **feat,
-                "properties": {
-                    **props,
+                "type": "Feature",
+                "geometry": feat["geometry"],
+                "properties": {  # only what the layer and the tooltip use
                     "fill": color,
                     "name": f"{props['nama_kelurahan']} ({props['nama_kecamatan']})",
                     "info": ui.level_label(level),
@@ -50,8 +50,8 @@ def _deck(cams: pd.DataFrame, kel_levels: pd.Series) -> pdk.Deck:
     if not pts.empty:
         pts = pd.DataFrame(
             {
-                "lat": pts["lat"].astype(float),
-                "lon": pts["lon"].astype(float),
+                "lat": pts["lat"].astype(float).round(ui.COORD_DECIMALS),
+                "lon": pts["lon"].astype(float).round(ui.COORD_DECIMALS),
                 "name": pts["name"].fillna(pts["camera_id"]).astype(str),
                 "info": [
                     f"{ui.level_label(lv)} · {ui.health_label(h)}"
