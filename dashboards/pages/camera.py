@@ -80,7 +80,7 @@ def _score_chart(df: pd.DataFrame) -> alt.Chart:
     hz = list(ui.HAZARD_HEX)
     return (
         alt.Chart(long)
-        .mark_line(interpolate="step-after")
+        .mark_line(interpolate="step-after", point=True)
         .encode(
             x=alt.X("t:T", title=t("time")),
             y=alt.Y("score:Q", title=t("score"), scale=alt.Scale(domain=[0, 1])),
@@ -222,7 +222,7 @@ def render() -> None:
             )
             chart = (
                 alt.Chart(long)
-                .mark_line()
+                .mark_line(point=True)
                 .encode(
                     x=alt.X("window_start:T", title=t("time")),
                     y=alt.Y("persons:Q", title=t("persons")),

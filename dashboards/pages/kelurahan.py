@@ -83,7 +83,7 @@ def render() -> None:
             hz = list(ui.HAZARD_HEX)
             lines = (
                 alt.Chart(long)
-                .mark_line()
+                .mark_line(point=True)
                 .encode(
                     x=alt.X("hour:T", title=t("time")),
                     y=alt.Y("score:Q", title=t("score"), scale=alt.Scale(domain=[0, 1])),
