@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from geo_testkit import DEG_LAT_PER_KM, DEG_LON_PER_KM, haversine_m
 
 from analytics.coverage import (
     LAYERS,
@@ -29,18 +29,6 @@ from analytics.coverage import (
     uncovered_hotspots,
 )
 
-# 1 km of longitude / latitude at Jakarta (WGS84 ellipsoid, lat -6.2)
-DEG_LON_PER_KM = 1000 / 110_672.0
-DEG_LAT_PER_KM = 1000 / 110_587.0
-
-
-def _haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    r = 6_371_008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
-
 
 @pytest.mark.parametrize(
     ("lon", "lat"),
@@ -52,7 +40,7 @@ def test_projection_round_trip_and_scale(lon: float, lat: float) -> None:
     assert back_lon == pytest.approx([lon, lon + 0.01], abs=1e-12)
     assert back_lat == pytest.approx([lat, lat + 0.01], abs=1e-12)
     d_proj = float(np.hypot(x[1] - x[0], y[1] - y[0]))
-    d_true = _haversine_m(lon, lat, lon + 0.01, lat + 0.01)
+    d_true = haversine_m(lon, lat, lon + 0.01, lat + 0.01)
     assert abs(d_proj - d_true) / d_true < 0.003  # local projection is good to 0.3 % over Jakarta
 
 

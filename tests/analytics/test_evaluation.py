@@ -5,14 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 from vision_synth import flame_blob, street
 
 from analytics.evaluation import main, prf, read_manifest, roc_auc, run_eval, run_eval_clip

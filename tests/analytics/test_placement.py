@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from geo_testkit import DEG_LAT_PER_KM, DEG_LON_PER_KM, haversine_m
 
 from analytics.coverage import LAYERS, CoverageSettings, build_grid, load_inputs_from_files
 from analytics.placement import (
@@ -25,17 +26,6 @@ from analytics.placement import (
     run_plan,
     what_if,
 )
-
-DEG_LON_PER_KM = 1000 / 110_672.0
-DEG_LAT_PER_KM = 1000 / 110_587.0
-
-
-def _haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    r = 6_371_008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 def crafted_kelurahan() -> pd.DataFrame:
@@ -167,7 +157,7 @@ def test_real_plan_sites_inside_jakarta_on_uncovered_cells(model: PlanningModel)
     # independent check of "not already covered": great-circle distance to every camera
     cams = inputs.cameras
     for r in df.itertuples():
-        dmin = min(_haversine_m(r.lon, r.lat, lo, la) for lo, la in zip(cams["lon"], cams["lat"], strict=True))
+        dmin = min(haversine_m(r.lon, r.lat, lo, la) for lo, la in zip(cams["lon"], cams["lat"], strict=True))
         assert dmin > 150 - 1.0, (r.site_id, dmin)
     assert df["kode_kelurahan"].notna().all()
     assert (df["gain_total"].diff().dropna() <= 1e-12).all()  # greedy gains never increase

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 from vision_synth import H, W, flame_blob, noisy, street
 
 from analytics.vision.config import CameraVisionConfig, ReferenceMark, depth_class

@@ -11,14 +11,10 @@ night). A real flickering flame must still score high.
 from __future__ import annotations
 
 import itertools
-import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 from vision_synth import flame_blob
 
 from analytics.vision import detectors

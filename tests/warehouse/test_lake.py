@@ -162,14 +162,19 @@ def _cfg_json(cfg: LakeConfig) -> str:
     return json.dumps(d)
 
 
-def _run_concurrent(cfg: LakeConfig, tmp_path: Path) -> None:
+BATCHES, SIZE = 8, 500
+EXPECTED_COUNTS = [{"w": w, "n": BATCHES * SIZE, "d": BATCHES * SIZE} for w in range(4)]
+
+
+def _run_concurrent(cfg: LakeConfig, tmp_path: Path) -> list[dict[str, int]]:
+    """4 writer processes append while a reader process queries; returns rows and distinct ids per writer."""
     lake = Lake(cfg)
     migrate(lake)
     lake.execute("CREATE TABLE t (w INTEGER, id INTEGER, pad VARCHAR)")
     (tmp_path / "writer.py").write_text(WRITER)
     (tmp_path / "reader.py").write_text(READER)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    batches, size = 8, 500
+    batches, size = BATCHES, SIZE
     args = [str(batches), str(size)]
     pipes = {"env": env, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     writers = [
@@ -184,19 +189,18 @@ def _run_concurrent(cfg: LakeConfig, tmp_path: Path) -> None:
         _out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-2000:]
         assert "lock" not in err.lower(), err[-2000:]
-    counts = lake.query("SELECT w, count(*) AS n, count(DISTINCT id) AS d FROM t GROUP BY w ORDER BY w").to_pylist()
-    assert counts == [{"w": w, "n": batches * size, "d": batches * size} for w in range(4)]
+    return lake.query("SELECT w, count(*) AS n, count(DISTINCT id) AS d FROM t GROUP BY w ORDER BY w").to_pylist()
 
 
 @pytest.mark.slow
 def test_four_writers_and_a_reader_embedded(lake_config: LakeConfig, tmp_path: Path) -> None:
-    _run_concurrent(lake_config, tmp_path)
+    assert _run_concurrent(lake_config, tmp_path) == EXPECTED_COUNTS
 
 
 @pytest.mark.slow
 @pytest.mark.services
 def test_four_writers_and_a_reader_postgres_s3(pg_lake_config: LakeConfig, tmp_path: Path) -> None:
-    _run_concurrent(pg_lake_config, tmp_path)
+    assert _run_concurrent(pg_lake_config, tmp_path) == EXPECTED_COUNTS
 
 
 CRASHER = r"""
