@@ -1,10 +1,11 @@
 """Scale benchmark: per-camera cost of capture + scoring + landing + lake ingestion, and end-to-end lag.
 
-For each N in ``--cameras`` it serves N simulated JPEG-snapshot cameras from a SEPARATE process (so the
-simulator's rendering is not billed to capture), runs the real capture worker (``run_worker``: reader, health,
-vision analyzer, keyframes, Parquet landing) at one frame per ``--interval`` seconds for ``--duration``
-seconds, and ingests the landing zone into an embedded lake every ``--ingest-every`` seconds from a thread
-(``ingest_landed_batches``, the exactly-once path). It prints
+For each N in ``--cameras`` it serves N simulated JPEG-snapshot cameras from ``--sim-procs`` SEPARATE processes
+(so the simulator's rendering is not billed to capture), runs ``--workers`` real capture worker processes
+(``run_worker`` with shard i/K: reader, health, vision analyzer, keyframes, Parquet landing) at one frame per
+``--interval`` seconds for ``--duration`` seconds, and ingests the shared landing zone into an embedded lake every
+``--ingest-every`` seconds from a thread of this process (``ingest_landed_batches``, the exactly-once path). It
+prints
 
 * achieved vs. target sample rate (the honest capacity limit is where this drops below ~95 %),
 * CPU ms per sample for capture (process CPU minus the ingest thread) and for ingestion,
@@ -12,6 +13,7 @@ seconds, and ingests the landing zone into an embedded lake every ``--ingest-eve
 * end-to-end lag capture -> lake row (``landed_batches.ingested_at - frames.captured_at``) p50 / p95.
 
 Run:  .venv/bin/python bench/bench_scale.py --cameras 50,150,300 --duration 40
+      .venv/bin/python bench/bench_scale.py --cameras 1300 --workers 8 --sim-procs 4 --duration 60   (16 cores)
 """
 
 from __future__ import annotations
@@ -29,29 +31,64 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+# one simulator process serves every K-th camera of the seeded scenario (k = argv[4], K = argv[5]) as JPEG
+# snapshots: at one frame per 10 s a city polls snapshots; an MJPEG connection would render 10 frames/s per camera
 SIM_CHILD = """
-import json, sys, time
-from ingest.simulate.serve import camera_rows, start_demo_server
-srv, specs = start_demo_server(int(sys.argv[1]), seed=7, duration_s=3600, hls_cameras=0,
-                               width=int(sys.argv[2]), height=int(sys.argv[3]))
+import dataclasses, json, sys
+from ingest.simulate.scenario import demo_scenario
+from ingest.simulate.serve import camera_rows
+from ingest.simulate.servers import SimServer
+n, w, h, k, procs = (int(x) for x in sys.argv[1:6])
+specs = [dataclasses.replace(s, kind="snapshot") for s in demo_scenario(n, seed=7, duration_s=3600, hls_cameras=0)]
+specs = specs[k::procs]
+srv = SimServer([s.camera(w, h, 10.0) for s in specs], host="127.0.0.1", port=0, hls=[], rtsp=[])
+srv.start()
 print(json.dumps(camera_rows(srv, specs)), flush=True)
 sys.stdin.read()
 srv.stop()
 """
 
+# one capture worker process: shard i/K of the whole inventory (the real stable-hash sharding), stats as JSON
+WORKER_CHILD = """
+import json, sys, time
+from pathlib import Path
+from ingest.cameras.registry import CameraSpec
+from ingest.cameras.worker import WorkerConfig, run_worker
+import analytics.vision.pipeline  # imports (not model loading) are kept out of the per-sample CPU
+from warehouse.object_store import LocalObjectStore
+cfg = json.loads(sys.stdin.readline())
+cams = [CameraSpec(r["camera_id"], r["stream_url"], r["stream_kind"]) for r in cfg["rows"]]
+cpu0 = time.process_time()
+stats = run_worker(cams, LocalObjectStore(Path(cfg["store"])), shard=cfg["shard"], interval_s=cfg["interval"],
+                   flush_every_s=cfg["flush_every"], max_runtime_s=cfg["duration"], worker_id=cfg["worker_id"],
+                   config=WorkerConfig(max_threads=cfg["threads"], public_every_s=-1), blur=None)
+print(json.dumps({"samples": stats.samples, "statuses": dict(stats.statuses),
+                  "cpu_s": time.process_time() - cpu0, "cameras": stats.cameras}), flush=True)
+"""
 
-def start_sim(n: int, width: int, height: int) -> tuple[subprocess.Popen[str], list[dict[str, object]]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SIM_CHILD, str(n), str(width), str(height)],
-        cwd=REPO,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    assert proc.stdout is not None
-    rows = json.loads(proc.stdout.readline())
-    return proc, rows
+CHILD_ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
+    "OMP_NUM_THREADS": "1",
+}
+
+
+def start_sim(n: int, width: int, height: int, procs: int) -> tuple[list[subprocess.Popen[str]], list[dict]]:
+    children, rows = [], []
+    for k in range(procs):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SIM_CHILD, str(n), str(width), str(height), str(k), str(procs)],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=CHILD_ENV,
+        )
+        children.append(proc)
+    for proc in children:
+        assert proc.stdout is not None
+        rows.extend(json.loads(proc.stdout.readline()))
+    return children, rows
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -72,16 +109,13 @@ def percentile(values: list[float], q: float) -> float:
 
 def run_one(n: int, args: argparse.Namespace) -> dict[str, float]:
     from ingest.cameras.landing import ingest_landed_batches
-    from ingest.cameras.registry import CameraSpec
-    from ingest.cameras.worker import WorkerConfig, run_worker
     from warehouse.lake import Lake, LakeConfig
     from warehouse.migrations import migrate
     from warehouse.object_store import LocalObjectStore
 
-    sim, rows = start_sim(n, args.width, args.height)
+    sims, rows = start_sim(n, args.width, args.height, args.sim_procs)
     tmp = Path(tempfile.mkdtemp(prefix="pantau-bench-scale-"))
     try:
-        cams = [CameraSpec(str(r["camera_id"]), str(r["stream_url"]), str(r["stream_kind"])) for r in rows]
         store = LocalObjectStore(tmp / "store")
         lake = Lake(LakeConfig(root=tmp / "data"))
         migrate(lake)
@@ -100,25 +134,36 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, float]:
                     return
 
         th = threading.Thread(target=ingester, daemon=True)
-        cpu0 = time.process_time()
-        sim0 = proc_cpu_s(sim.pid)
+        sim0 = sum(proc_cpu_s(p.pid) for p in sims)
         wall0 = time.monotonic()
         th.start()
-        stats = run_worker(
-            cams,
-            store,
-            interval_s=args.interval,
-            flush_every_s=args.flush_every,
-            max_runtime_s=args.duration,
-            worker_id="bench",
-            config=WorkerConfig(max_threads=args.threads, public_every_s=-1),
-            blur=None,
-        )
+        workers = []
+        for i in range(args.workers):
+            w = subprocess.Popen(
+                [sys.executable, "-c", WORKER_CHILD],
+                cwd=REPO,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=CHILD_ENV,
+            )
+            cfg = {"rows": rows, "store": str(tmp / "store"), "shard": f"{i}/{args.workers}",
+                   "interval": args.interval, "flush_every": args.flush_every, "duration": args.duration,
+                   "worker_id": f"bench-{i}", "threads": args.threads}  # fmt: skip
+            assert w.stdin is not None
+            w.stdin.write(json.dumps(cfg) + "\n")
+            w.stdin.flush()
+            workers.append(w)
+        results = [json.loads(w.communicate(timeout=args.duration + 300)[0].strip().splitlines()[-1]) for w in workers]
         stop.set()
         th.join()
         wall = time.monotonic() - wall0
-        cpu = time.process_time() - cpu0
-        sim_cpu = proc_cpu_s(sim.pid) - sim0
+        sim_cpu = sum(proc_cpu_s(p.pid) for p in sims) - sim0
+        samples_total = sum(r["samples"] for r in results)
+        ok_total = sum(r["statuses"].get("ok", 0) for r in results)
+        capture_cpu = sum(r["cpu_s"] for r in results)
+        if sum(r["cameras"] for r in results) != n:  # shards must cover the inventory exactly once
+            raise RuntimeError(f"shards covered {sum(r['cameras'] for r in results)} cameras, expected {n}")
         lag = (
             lake.query(
                 "SELECT epoch(b.ingested_at) - epoch(f.captured_at) AS lag FROM frames f "
@@ -129,21 +174,23 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, float]:
         )
         lake.close()
     finally:
-        assert sim.stdin is not None
-        sim.stdin.close()
-        sim.wait(30)
+        for sim in sims:
+            assert sim.stdin is not None
+            sim.stdin.close()
+            sim.wait(30)
     target = n * args.duration / args.interval
-    capture_cpu = cpu - ingest_cpu[0]
-    samples = max(stats.samples, 1)
+    samples = max(samples_total, 1)
     return {
         "cameras": n,
-        "samples": stats.samples,
+        "workers": args.workers,
+        "samples": samples_total,
         "target_samples": round(target),
-        "achieved_pct": round(100 * stats.samples / target, 1),
-        "ok_pct": round(100 * stats.statuses.get("ok", 0) / samples, 1),
+        "achieved_pct": round(100 * samples_total / target, 1),
+        "ok_pct": round(100 * ok_total / samples, 1),
         "capture_cpu_ms_per_sample": round(1000 * capture_cpu / samples, 1),
         "ingest_cpu_ms_per_row": round(1000 * ingest_cpu[0] / max(ingested[0], 1), 2),
-        "process_cpu_pct": round(100 * cpu / wall, 1),
+        "capture_cpu_pct": round(100 * capture_cpu / wall, 1),
+        "ingest_cpu_pct": round(100 * ingest_cpu[0] / wall, 1),
         "simulator_cpu_pct": round(100 * sim_cpu / wall, 1),
         "load_avg": round(os.getloadavg()[0], 1),
         "rows_in_lake": ingested[0],
@@ -159,14 +206,19 @@ def main() -> None:
     p.add_argument("--interval", type=float, default=10.0)
     p.add_argument("--flush-every", type=float, default=5.0)
     p.add_argument("--ingest-every", type=float, default=5.0)
-    p.add_argument("--threads", type=int, default=32)
+    p.add_argument("--threads", type=int, default=32, help="capture threads per worker process")
+    p.add_argument("--workers", type=int, default=1, help="capture worker processes (shards i/K)")
+    p.add_argument("--sim-procs", type=int, default=1, help="simulator processes")
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=360)
     p.add_argument("--target", type=int, default=5000, help="cameras to size for")
     args = p.parse_args()
     cores = os.cpu_count() or 1
     load = os.getloadavg()[0]
-    print(f"machine: {cores} cores, load average {load:.1f} (shared); simulator in a separate process")
+    print(
+        f"machine: {cores} cores, load average {load:.1f}; {args.workers} capture worker process(es), "
+        f"{args.sim_procs} simulator process(es)"
+    )
     results = []
     for n in (int(x) for x in args.cameras.split(",")):
         r = run_one(n, args)

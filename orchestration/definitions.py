@@ -21,6 +21,7 @@ DOMAIN_MODULES = [
     "assets.alerts",
     "assets.planning",
     "assets.open_data",
+    "assets.quality",
 ]
 
 

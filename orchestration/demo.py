@@ -47,6 +47,16 @@ def _dagster_instance(settings: PantauSettings) -> Any:
     return dg.DagsterInstance.get()
 
 
+def _record_checks(ctx: DemoContext, instance: Any, run_id: str) -> None:
+    """What the daemon's run-status sensors do in production: copy the run's asset checks into the lake."""
+    from orchestration.check_results import record_run_checks
+    from warehouse.lake import Lake
+
+    with Lake(ctx.settings.lake_config()) as lake:
+        new = record_run_checks(instance, run_id, lake)
+    ctx.facts["asset_checks_recorded"] = int(ctx.facts.get("asset_checks_recorded", 0)) + new
+
+
 def step_reference(ctx: DemoContext) -> None:
     """Migrate the lake and load the Jakarta reference data through the Dagster job."""
     os.environ["PANTAU_DATA_DIR"] = str(ctx.settings.data_dir)
@@ -55,6 +65,7 @@ def step_reference(ctx: DemoContext) -> None:
     instance = _dagster_instance(ctx.settings)
     job = defs.resolve_job_def("reference_job")
     result = job.execute_in_process(instance=instance, run_config=QUIET)
+    _record_checks(ctx, instance, result.run_id)
     if not result.success:
         raise RuntimeError("reference_job failed")
     ctx.facts["reference_run_id"] = result.run_id
@@ -64,9 +75,11 @@ def _run_job(ctx: DemoContext, name: str, run_config: dict[str, Any] | None = No
     os.environ["PANTAU_DATA_DIR"] = str(ctx.settings.data_dir)
     from orchestration.definitions import defs
 
+    instance = _dagster_instance(ctx.settings)
     result = defs.resolve_job_def(name).execute_in_process(
-        instance=_dagster_instance(ctx.settings), run_config={**QUIET, **(run_config or {})}
+        instance=instance, run_config={**QUIET, **(run_config or {})}
     )
+    _record_checks(ctx, instance, result.run_id)
     if not result.success:
         raise RuntimeError(f"{name} failed")
     return result
@@ -226,10 +239,16 @@ def summary(ctx: DemoContext) -> None:
         for r in cams:
             t2.add_row(r["kota"], str(r["cameras"]), f"{int(r['population'] or 0):,}")
         ctx.console.print(t2)
+        checks = lake.query(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM asset_check_results"
+        ).to_pylist()[0]
         snap = lake.snapshot_id()
     root = Path(s.data_dir).resolve()
     ctx.console.print(f"Lake catalog : {s.lake_config().catalog_path.resolve()} (snapshot {snap})")
     ctx.console.print(f"Parquet data : {root / 'lake' / 'data'}")
+    ctx.console.print(
+        f"Asset checks : {checks['n']} evaluations recorded, {checks['failed']} failed (asset_check_results)"
+    )
     ctx.console.print(f"Object store : {root / 'store'}")
     ctx.console.print('Try          : pantau sql "SELECT kota, count(*) FROM cameras GROUP BY 1"')
     ctx.console.print(f"Alert outbox : {root / 'outbox'}")
