@@ -1,4 +1,6 @@
-"""Detector evaluation: ``pantau eval PATH`` on labelled image folders, and simulator clips vs ground truth.
+"""Detector evaluation: ``pantau eval PATH`` on labelled image folders, and the metrics of camera clips scored
+against per-frame ground truth (:func:`evaluate_clip`, :func:`clip_metrics`; the simulator's clip driver is
+``ingest.simulate.evaluate``, behind ``pantau eval --clips``: analytics never imports ingest).
 
 Image folders hold a ``MANIFEST.csv`` with at least ``file,label`` (labels fire, smoke, flood, crowd, normal;
 several separated by ``;``), optional ``count`` (persons) and ``source`` (else ``source_repo``, else the file
@@ -15,7 +17,7 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ import cv2
 import numpy as np
 
 from analytics.vision import MODEL_VERSION
-from analytics.vision.config import CameraVisionConfig, ReferenceMark, Thresholds
+from analytics.vision.config import CameraVisionConfig, Thresholds
 from analytics.vision.pipeline import CameraAnalyzer, score_image
 
 log = logging.getLogger(__name__)
@@ -209,7 +211,7 @@ def run_eval(
         result["per_source"][src] = m
     out = stream or sys.stdout
     if json_out:
-        out.write(json.dumps(result, default=_json_default) + "\n")
+        out.write(json.dumps(result, default=json_default) + "\n")
     else:
         _print_summary(result, out)
     return result
@@ -219,7 +221,7 @@ def _r(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 4)
 
 
-def _json_default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
     if isinstance(o, np.generic):
         return o.item()
     raise TypeError(type(o).__name__)
@@ -251,17 +253,7 @@ def _print_summary(r: Mapping[str, Any], out: Any) -> None:
     out.write("\n".join(lines) + "\n")
 
 
-# ----------------------------------------------------------------------------- simulator clips
-
-
-def sim_reference_marks(heights_cm: Sequence[float] = (40.0, 110.0, 200.0)) -> tuple[ReferenceMark, ...]:
-    """Reference marks on the simulator's gauge pole (x = 0.90 W, base 0.96 H, 0.001082 H per cm: the
-    geometry in ingest/simulate/scene.py), as a city would calibrate them on a real kerb or pole."""
-    marks = []
-    for cm in heights_cm:
-        y = 0.96 - cm * 0.0010818
-        marks.append(ReferenceMark(f"pole_{int(cm)}cm", (0.885, y - 0.012, 0.915, y + 0.012), float(cm)))
-    return tuple(marks)
+# ----------------------------------------------------------------------------- camera clips
 
 
 def evaluate_clip(
@@ -286,7 +278,9 @@ def evaluate_clip(
     return {"camera_id": camera_id, "frames": recs, "crowd_persons": crowd_persons}
 
 
-def _clip_metrics(clips: Sequence[Mapping[str, Any]], th: Mapping[str, float]) -> dict[str, Any]:
+def clip_metrics(clips: Sequence[Mapping[str, Any]], th: Mapping[str, float]) -> dict[str, Any]:
+    """Frame-level metrics of clips from :func:`evaluate_clip`: per-hazard P/R/F1/AUC on healthy frames, flood
+    depth class accuracy, person count MAE/MAPE, fault frames (unhealthy / reported safe), quiet frames alarmed."""
     recs = [(c, r) for c in clips for r in c["frames"]]
     healthy = [(c, r) for c, r in recs if not r["truth"].get("fault")]
     out: dict[str, Any] = {"n_frames": len(recs), "classes": {}}
@@ -320,6 +314,12 @@ def _clip_metrics(clips: Sequence[Mapping[str, Any]], th: Mapping[str, float]) -
         "mape": float((np.abs(pp[ok] - tp[ok]) / tp[ok]).mean()) if ok.any() else None,
         "n": int(ok.sum()),
     }
+    dense = np.array([r["truth"]["persons"] >= c["crowd_persons"] for c, r in healthy], bool) & ok
+    out["persons_dense"] = {  # count accuracy where a crowd is present (truth >= the clip's crowd size)
+        "mae": float(np.abs(pp[dense] - tp[dense]).mean()) if dense.any() else None,
+        "mape": float((np.abs(pp[dense] - tp[dense]) / tp[dense]).mean()) if dense.any() else None,
+        "n": int(dense.sum()),
+    }
     faults = [r for _, r in recs if r["truth"].get("fault")]
     out["fault_frames"] = len(faults)
     out["fault_frames_reported_safe"] = sum(1 for r in faults if r["scores"].risk_level == "Normal")
@@ -332,98 +332,7 @@ def _clip_metrics(clips: Sequence[Mapping[str, Any]], th: Mapping[str, float]) -
     return out
 
 
-def _capture_health() -> Callable[[np.ndarray, float], str] | None:
-    """The capture worker's per-camera health check (ingest.cameras.health), when installed."""
-    try:
-        from ingest.cameras.health import CameraHealth  # lazy: part of the capture side
-    except ImportError:
-        return None
-    ch = CameraHealth()
-    return lambda frame, ts: ch.observe_frame(frame, ts).status
-
-
-def default_scenarios() -> list[tuple[str, dict[str, Any]]]:
-    """(camera_id, script kwargs) for the standard clip set: fire, flood and crowd by day and night/rain,
-    quiet day and night, and camera faults."""
-    return [
-        ("sim-fire-day", {"incidents": [("fire", 30.0, 20.0, 0.0)]}),
-        ("sim-fire-night", {"night": True, "incidents": [("fire", 30.0, 20.0, 0.0)]}),
-        ("sim-flood-day", {"incidents": [("flood", 20.0, 70.0, 140.0)]}),
-        ("sim-flood-rain", {"rain": True, "incidents": [("flood", 20.0, 70.0, 60.0)]}),
-        ("sim-crowd-day", {"incidents": [("crowd", 20.0, 40.0, 60.0)]}),
-        ("sim-quiet-day", {}),
-        ("sim-quiet-night", {"night": True}),
-        ("sim-faults", {"faults": [("frozen", 30.0, 50.0), ("black", 50.0, 70.0), ("covered", 70.0, 90.0)]}),
-    ]
-
-
-def run_eval_clip(
-    duration_s: float = 100.0,
-    step_s: float = 2.0,
-    width: int = 640,
-    height: int = 360,
-    seed: int = 7,
-    json_out: bool = False,
-    thresholds: Mapping[str, float] | None = None,
-    scenarios: Sequence[tuple[str, Mapping[str, Any]]] | None = None,
-    stream: Any = None,
-) -> dict[str, Any]:
-    """Evaluate the detectors on simulator clips (``ingest.simulate.scene``) against their per-frame truth."""
-    from ingest.simulate.scene import Fault, Incident, Script, SimCamera  # lazy: the simulator is optional
-
-    th = Thresholds().as_dict()
-    th.update({k: float(v) for k, v in (thresholds or {}).items()})
-    cfg = CameraVisionConfig(
-        road_roi=((0.0, 0.5), (1.0, 0.5), (1.0, 0.88), (0.0, 0.88)),
-        reference_marks=sim_reference_marks(),
-        thresholds=Thresholds(**th),
-    )
-    clips = []
-    for cam_id, spec in scenarios or default_scenarios():
-        kw = dict(spec)
-        incidents = tuple(
-            Incident(kind, start, ramp, math.inf, peak) for kind, start, ramp, peak in kw.pop("incidents", ())
-        )
-        faults = tuple(Fault(kind, a, b) for kind, a, b in kw.pop("faults", ()))
-        cam = SimCamera(
-            cam_id, seed=seed, width=width, height=height, script=Script(incidents=incidents, faults=faults, **kw)
-        )
-        times = np.arange(0.0, duration_s, step_s)
-
-        def gen(cam: Any = cam, times: np.ndarray = times) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
-            for t in times:
-                img, truth = cam.frame_at(float(t))
-                yield img, truth.to_dict()
-
-        clips.append(evaluate_clip(cam_id, gen(), cfg, health=_capture_health()))
-    result = _clip_metrics(clips, th)
-    result["per_clip"] = {c["camera_id"]: _clip_metrics([c], th) for c in clips}
-    result["latency_s"] = {c["camera_id"]: _first_alarm(c) for c in clips}
-    result["model_version"] = MODEL_VERSION
-    result["settings"] = {"duration_s": duration_s, "step_s": step_s, "width": width, "height": height, "seed": seed}
-    out = stream or sys.stdout
-    if json_out:
-        out.write(json.dumps(result, default=_json_default) + "\n")
-    else:
-        lines = [f"clip frames: {result['n_frames']}  frames/s: {_fmt(result['frames_per_s'])}"]
-        for hz, m in result["classes"].items():
-            lines.append(
-                f"{hz:6} P {_fmt(m['precision'])} R {_fmt(m['recall'])} F1 {_fmt(m['f1'])} AUC {_fmt(m['auc'])} (n+ {m['support']})"
-            )
-        lines.append(f"flood depth class: {result['flood_depth_class']}")
-        lines.append(f"persons: {result['persons']}")
-        lines.append(
-            f"fault frames {result['fault_frames']}: unhealthy {result['fault_frames_unhealthy']}, "
-            f"reported safe {result['fault_frames_reported_safe']}; quiet frames alarmed "
-            f"{result['quiet_frames_alarmed']}/{result['quiet_frames']}"
-        )
-        for cam_id, lat in result["latency_s"].items():
-            lines.append(f"{cam_id}: first alarm {lat}")
-        out.write("\n".join(lines) + "\n")
-    return result
-
-
-def _first_alarm(clip: Mapping[str, Any]) -> dict[str, float | None]:
+def first_alarm(clip: Mapping[str, Any]) -> dict[str, float | None]:
     """Seconds from the first positive truth frame to the first confirmed level >= Waspada, per hazard."""
     out: dict[str, float | None] = {}
     recs = clip["frames"]
@@ -443,7 +352,26 @@ def _first_alarm(clip: Mapping[str, Any]) -> dict[str, float | None]:
     return out
 
 
-def _parse_thresholds(items: Sequence[str]) -> dict[str, float]:
+def format_clip_summary(result: Mapping[str, Any]) -> str:
+    """Readable summary of a clip evaluation (:func:`clip_metrics` plus ``latency_s`` per clip)."""
+    lines = [f"clip frames: {result['n_frames']}  frames/s: {_fmt(result['frames_per_s'])}"]
+    for hz, m in result["classes"].items():
+        lines.append(
+            f"{hz:6} P {_fmt(m['precision'])} R {_fmt(m['recall'])} F1 {_fmt(m['f1'])} AUC {_fmt(m['auc'])} (n+ {m['support']})"
+        )
+    lines.append(f"flood depth class: {result['flood_depth_class']}")
+    lines.append(f"persons: {result['persons']}; where a crowd is present: {result['persons_dense']}")
+    lines.append(
+        f"fault frames {result['fault_frames']}: unhealthy {result['fault_frames_unhealthy']}, "
+        f"reported safe {result['fault_frames_reported_safe']}; quiet frames alarmed "
+        f"{result['quiet_frames_alarmed']}/{result['quiet_frames']}"
+    )
+    for cam_id, lat in result.get("latency_s", {}).items():
+        lines.append(f"{cam_id}: first alarm {lat}")
+    return "\n".join(lines) + "\n"
+
+
+def parse_thresholds(items: Sequence[str]) -> dict[str, float]:
     out: dict[str, float] = {}
     for it in items:
         k, _, v = it.partition("=")
@@ -455,22 +383,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="pantau eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("path", type=Path, nargs="?", help="labelled image folder (omit with --clips)")
-    ap.add_argument("--clips", action="store_true", help="evaluate simulator clips against their ground truth")
-    ap.add_argument("--duration", type=float, default=100.0, help="clip length in seconds (--clips)")
-    ap.add_argument("--step", type=float, default=2.5, help="seconds between sampled frames (--clips)")
+    ap.add_argument("path", type=Path, help="labelled image folder (simulator clips: pantau eval --clips)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--manifest", type=Path, default=None, help="manifest CSV (default PATH/MANIFEST.csv)")
     ap.add_argument("--split", default=None, help="keep only rows whose 'split' column equals this (e.g. test)")
     ap.add_argument("--threshold", action="append", default=[], help="operating threshold override, e.g. fire=0.6")
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args(argv)
-    th = _parse_thresholds(args.threshold)
-    if args.clips:
-        run_eval_clip(args.duration, args.step, json_out=args.json, thresholds=th)
-        return 0
-    if args.path is None:
-        ap.error("PATH is required unless --clips is given")
+    th = parse_thresholds(args.threshold)
     run_eval(args.path, args.json, th, args.manifest, args.split, args.limit)
     return 0
 

@@ -344,7 +344,7 @@ def eval_(
     step: Annotated[float, typer.Option(help="Seconds between sampled frames (--clips)")] = 2.5,
 ) -> None:
     """Score labelled images (or simulator clips): precision/recall/F1/AUC per class, false alarms, crowd MAE/MAPE."""
-    from analytics.evaluation import run_eval, run_eval_clip
+    from analytics.evaluation import run_eval
 
     thresholds: dict[str, float] = {}
     for t in threshold or []:
@@ -355,6 +355,8 @@ def eval_(
             console.print(f"[red]error:[/red] bad threshold {t!r}: use hazard=value")
             raise typer.Exit(2) from None
     if clips:
+        from ingest.simulate.evaluate import run_eval_clip  # the simulator's clip driver (ingest side)
+
         run_eval_clip(duration_s=duration, step_s=step, json_out=json_out, thresholds=thresholds or None)
         return
     if path is None:

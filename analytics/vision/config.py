@@ -62,8 +62,14 @@ class CameraVisionConfig:
         road_roi: polygon of the road surface as (x, y) fractions; flood is measured inside it.
         walk_roi: polygon of the walkable zone for crowd density (defaults to the whole frame).
         walk_area_m2: real area of ``walk_roi`` in m^2 (None -> density and Fruin level stay NULL).
-        person_area_frac: typical area of one standing person as a fraction of the frame (for
-            foreground-area density); default suits a mid-distance street view.
+        person_area_frac: typical area of one standing person as a fraction of the frame, for a person whose
+            feet are at ``person_ref_y`` (for foreground-area density); default suits a street view.
+        person_ref_y, horizon_y: perspective of the ground plane as fractions of the frame height: a person's
+            size shrinks linearly towards the horizon, so the area at feet row y is ``person_area_frac *
+            ((y - horizon_y) / (person_ref_y - horizon_y)) ** 2`` (a camera looking across a street: horizon near
+            the top; person_ref_y None: the same size everywhere).
+        crowd_occlusion: persons per person-area of merged foreground (people in a crowd hide parts of each other,
+            so a crowd shows less foreground than the sum of its members).
         reference_marks: calibrated marks for flood depth.
         crowd_capacity: persons at which the crowd score reaches 1 when density is uncalibrated.
         thresholds: operating thresholds.
@@ -76,6 +82,9 @@ class CameraVisionConfig:
     walk_roi: Sequence[tuple[float, float]] | None = None
     walk_area_m2: float | None = None
     person_area_frac: float = 0.004
+    person_ref_y: float | None = 1.0
+    crowd_occlusion: float = 1.3
+    horizon_y: float = 0.0
     reference_marks: Sequence[ReferenceMark] = ()
     crowd_capacity: float = 40.0
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -96,8 +105,12 @@ class CameraVisionConfig:
                     raise ValueError(f"{name} points must be fractions in [0, 1], got {(x, y)}")
         if self.walk_area_m2 is not None and self.walk_area_m2 <= 0:
             raise ValueError("walk_area_m2 must be positive")
+        if self.crowd_occlusion < 1.0:
+            raise ValueError("crowd_occlusion must be >= 1")
         if not 0 < self.person_area_frac < 1:
             raise ValueError("person_area_frac must be in (0, 1)")
+        if self.person_ref_y is not None and not -1.0 <= self.horizon_y < self.person_ref_y <= 1.0:
+            raise ValueError("need -1 <= horizon_y < person_ref_y <= 1")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CameraVisionConfig:
@@ -111,7 +124,7 @@ class CameraVisionConfig:
         for k in ("road_roi", "walk_roi"):
             if d.get(k) is not None:
                 kw[k] = tuple(tuple(p) for p in d[k])
-        for k in ("walk_area_m2", "person_area_frac", "crowd_capacity"):
+        for k in ("walk_area_m2", "person_area_frac", "crowd_capacity", "person_ref_y", "horizon_y", "crowd_occlusion"):
             if d.get(k) is not None:
                 kw[k] = float(d[k])
         if d.get("head_every") is not None:

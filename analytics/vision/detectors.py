@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from analytics.vision.base import DetectorResult, FrameMaps
+from analytics.vision.base import DetectorResult, FrameMaps, frame_cache
 from analytics.vision.config import CameraVisionConfig, depth_class
 from analytics.vision.features import abs_diff_mean, chan_sum
 from analytics.vision.frame import WORK_SIZE, Frame
-from analytics.vision.head import head_outputs
+from analytics.vision.head import head_outputs, people_count_range
 from analytics.vision.state import CameraState
 
 
@@ -244,12 +244,64 @@ class FireDetector:
         return DetectorResult(_clip01(score), feats)
 
 
+#: smallest smoke region considered (pixels at the 160x90 working size)
+SMOKE_MIN_PX = 12
+#: a region whose edge energy (with its rim) is below this share of the background's is "softened"
+SMOKE_SOFT_RATIO = 0.85
+#: per-pixel edge energy floor of the background (flat sky, walls): smoke there cannot soften, only not add edges
+SMOKE_GRAD_FLOOR = 0.08
+#: smoke's change against the background fades out at its border; a vehicle, a person or the ghost of one that
+#: left changes the scene with a sharp outline. Sharpness = mean |grad of the change| over region and rim / mean
+#: change in the region (Sobel 3x3 at 160x90: a one-pixel step scores about 3, a veil fading over a plume ~1.5)
+SMOKE_MAX_SHARPNESS = 2.1
+#: ...unless the background still shows through it: a semi-transparent veil keeps the background's edges where
+#: they were, only fainter (correlation of the edge energies now and in the background over region and rim >=
+#: this), while the change over textured scenery looks sharper than over sky; the outline still caps it
+SMOKE_TRANSPARENT_CORR = 0.7
+SMOKE_TRANSPARENT_MAX_SHARPNESS = 3.0
+#: over a flat background (night sky, a plain wall) smoke has nothing to soften: there a region counts when its
+#: border is very diffuse, it brings no outline of its own, it greys what is behind (saturation falls by this much)
+#: and stays local (a global brightness change, e.g. exposure or clouds, is not smoke); its softening evidence is
+#: then taken as this neutral value
+SMOKE_FLAT_MAX_SHARPNESS = 1.9
+SMOKE_FLAT_BG_GRAD = 0.2
+SMOKE_FLAT_MAX_RATIO = 1.6
+SMOKE_FLAT_DESATURATION = 0.05
+SMOKE_FLAT_SOFTENING = 0.3
+SMOKE_MAX_AREA = 0.8
+#: brightness ratio minus edge-energy ratio (now / background) a softened region needs (see airlight below)
+SMOKE_MIN_AIRLIGHT = 0.05
+#: smoke area (share of the frame, median of the last 3 frames) at which smoke counts as fully sustained
+SMOKE_SUSTAINED_AREA = 0.02
+#: limits are loosened by this factor for a region that overlaps last frame's smoke
+SMOKE_TRACKED_RELAX = 1.3
+
+
+@dataclass(frozen=True)
+class SmokeRegions:
+    """Smoke candidate regions of one frame against the background model.
+
+    mask: (90, 160) bool pixels of the regions that soften the background with a diffuse border; area: their
+    share of the frame; softening: their area-weighted mean 1 - (edge energy now / background edge energy), rims
+    included; n_candidates / n_soft: candidate regions seen / kept.
+    """
+
+    mask: np.ndarray
+    area: float
+    softening: float
+    n_candidates: int
+    n_soft: int
+
+
 class SmokeDetector:
-    """Grey, low-saturation regions (learned head); with history, new grey regions that soften the background's
-    edges and spread over frames."""
+    """Grey, low-saturation regions (learned head); with history, regions that changed against the background,
+    turned greyer, and *soften* it: smoke is a semi-transparent veil, so each region's edge energy, its rim
+    included, drops below the background's (vehicles, people and signs add edges and an outline, however grey
+    they are), its change fades out at its border (the ghost of a vehicle that left has a sharp outline), and it
+    lingers and spreads over frames."""
 
     name = "smoke"
-    version = "smoke-v1"
+    version = "smoke-v2"
 
     def score(self, frame: Frame, state: CameraState) -> DetectorResult:
         m = FrameMaps.of(frame)
@@ -266,19 +318,28 @@ class SmokeDetector:
             # a young background still holds the first frames' vehicles and people: where they left, the
             # road differs from it, greyer and smoother than their edges ("softening" ghosts)
             return DetectorResult(still, feats)
-        smoke_px = self.mask(m, state)
-        a = float(smoke_px.mean())
-        soft = 0.0
-        if smoke_px.any():
-            g_bg = float(state.bg_grad[smoke_px].mean())
-            soft = _clip01(1.0 - float(m.grad[smoke_px].mean()) / max(g_bg, 1e-3)) if g_bg > 0.05 else 0.5
+        reg = self.regions(frame, state)
+        a = reg.area
         hist = list(state.smoke_area)[-6:]
-        spreading = _clip01((a - min(hist)) / 0.03) if hist else 0.0
-        sustained = _clip01(a / 0.04)
-        # smoke softens what is behind it; vehicles and people add edges (soft ~ 0) however grey they are
-        temporal = sustained * _clip01(soft / 0.3) * (0.6 + 0.4 * spreading)
-        score = max(0.3 * p + 0.7 * temporal, 0.6 * still)
-        feats.update({"smoke_area": a, "softening": soft, "spreading": spreading, "temporal": temporal})
+        spreading = _clip01((a - min(hist)) / 0.02) if hist else 0.0
+        # smoke lingers: the soft area of the last frames, not one frame's flash (a bus passing, a cloud shadow)
+        recent = sorted([*hist[-2:], a])
+        sustained = (
+            _clip01(recent[1] / SMOKE_SUSTAINED_AREA) if len(recent) >= 3 else 0.0
+        )  # median of 3: one dropout is no gap
+        temporal = sustained * _clip01(reg.softening / 0.25) * (0.85 + 0.15 * spreading)
+        score = max(0.25 * p + 0.75 * temporal, 0.6 * still)
+        feats.update(
+            {
+                "smoke_area": a,
+                "softening": reg.softening,
+                "spreading": spreading,
+                "sustained": sustained,
+                "temporal": temporal,
+                "n_regions": float(reg.n_soft),
+                "n_candidates": float(reg.n_candidates),
+            }
+        )
         return DetectorResult(_clip01(score), feats)
 
     @staticmethod
@@ -288,13 +349,101 @@ class SmokeDetector:
         if state.bg is None:
             return np.zeros(m.s.shape, bool)
         bg_s = state.bg_sat if state.bg_sat is not None else np.zeros_like(m.s)
-        fg = state.bg_diff(m) > 0.06
-        return fg & (m.v > 0.25) & (m.s < 0.35) & (m.s <= bg_s + 0.05)
+        fg = state.bg_diff(m) > 0.05
+        return fg & (m.v > 0.2) & (m.s < 0.35) & (m.s <= bg_s + 0.05)
+
+    @staticmethod
+    def regions(frame: Frame, state: CameraState) -> SmokeRegions:
+        """Candidate regions that soften the background (cached per frame)."""
+        cache = frame_cache(frame)
+        got = cache.get("smoke_regions")
+        if isinstance(got, SmokeRegions):
+            return got
+        m = FrameMaps.of(frame)
+        cand = SmokeDetector.mask(m, state)
+        empty = np.zeros(cand.shape, bool)
+        reg = SmokeRegions(empty, 0.0, 0.0, 0, 0)
+        if state.bg is not None and state.bg_grad is not None and int(cand.sum()) >= SMOKE_MIN_PX:
+            cand8 = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_CLOSE, K3)
+            n, labels, stats, _ = cv2.connectedComponentsWithStats(cand8, connectivity=8)
+            if n > 1:
+                # each region with a 2-pixel rim: a vehicle's or a person's outline lies on its rim
+                rim = cv2.dilate(labels.astype(np.uint16), np.ones((5, 5), np.uint8)).astype(np.int64)
+                lab = np.where(labels > 0, labels, rim).ravel()
+                cnt = np.bincount(lab, minlength=n).astype(np.float64)
+                e_now = np.bincount(lab, weights=m.grad.ravel(), minlength=n)
+                e_bg = np.maximum(np.bincount(lab, weights=state.bg_grad.ravel(), minlength=n), SMOKE_GRAD_FLOOR * cnt)
+                ratio = e_now / np.maximum(e_bg, 1e-6)
+                d = state.bg_diff(m)
+                dg = np.abs(cv2.Sobel(d, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(cv2.Sobel(d, cv2.CV_32F, 0, 1, ksize=3))
+                inside = labels.ravel()
+                n_in = np.maximum(np.bincount(inside, minlength=n), 1)
+                d_in = np.bincount(inside, weights=d.ravel(), minlength=n)
+                # measured on the border band only (2-pixel rim + the region's own edge), so that a large region's
+                # flat interior does not dilute its outline
+                # (the frame's edge is not the region's border: erode as if the region went on beyond it)
+                core = cv2.erode(cand8, K3, borderType=cv2.BORDER_REPLICATE).astype(bool).ravel()
+                band = np.where(core, 0, lab)
+                b_cnt = np.maximum(np.bincount(band, minlength=n), 1)
+                sharp = (np.bincount(band, weights=dg.ravel(), minlength=n) / b_cnt) / np.maximum(d_in / n_in, 1e-3)
+                gx, gy = m.grad.ravel().astype(np.float64), state.bg_grad.ravel().astype(np.float64)
+                cn = np.maximum(cnt, 1.0)
+                sx, sy = np.bincount(lab, weights=gx, minlength=n) / cn, np.bincount(lab, weights=gy, minlength=n) / cn
+                cov = np.bincount(lab, weights=gx * gy, minlength=n) / cn - sx * sy
+                vx = np.bincount(lab, weights=gx * gx, minlength=n) / cn - sx * sx
+                vy = np.bincount(lab, weights=gy * gy, minlength=n) / cn - sy * sy
+                corr = cov / np.sqrt(np.maximum(vx * vy, 1e-12))
+                area = stats[:, cv2.CC_STAT_AREA]
+                diffuse = (sharp < SMOKE_MAX_SHARPNESS) | (
+                    (corr >= SMOKE_TRANSPARENT_CORR) & (sharp < SMOKE_TRANSPARENT_MAX_SHARPNESS) & (area >= 30)
+                )
+                bg_s = state.bg_sat if state.bg_sat is not None else m.s
+                desat = np.bincount(inside, weights=(bg_s - m.s).ravel(), minlength=n) / n_in
+                # nearly flat behind (night sky with a few lit windows): a lit veil may even add faint texture
+                # hysteresis: a region overlapping last frame's smoke keeps its label on looser limits (a plume
+                # billows; one frame's outline or colour wobble must not drop it)
+                tracked = np.zeros(n, bool)
+                if state.smoke_mask is not None and state.smoke_mask.shape == labels.shape:
+                    prev = cv2.dilate(state.smoke_mask.astype(np.uint8), K3).ravel().astype(np.float64)
+                    tracked = np.bincount(inside, weights=prev, minlength=n) / n_in >= 0.3
+                relax = np.where(tracked, SMOKE_TRACKED_RELAX, 1.0)
+                flat = (sy < SMOKE_FLAT_BG_GRAD) & (ratio < SMOKE_FLAT_MAX_RATIO * relax)
+                veil = (
+                    flat
+                    & (sharp < SMOKE_FLAT_MAX_SHARPNESS * relax)
+                    & (desat >= SMOKE_FLAT_DESATURATION / relax)
+                    & (area >= 30)
+                )
+                diffuse |= tracked & (sharp < SMOKE_MAX_SHARPNESS * relax)
+                # airlight: a veil adds its own light while it dims the contrast behind it, so brightness falls
+                # less than contrast; a global dimming (dusk, exposure, a cloud's shadow) lowers both alike
+                bg_gray = cv2.cvtColor(state.bg, cv2.COLOR_BGR2GRAY).ravel()
+                b_now = np.bincount(inside, weights=m.gray.ravel(), minlength=n)
+                b_bg = np.maximum(np.bincount(inside, weights=bg_gray, minlength=n), 1e-3)
+                airlight = b_now / b_bg - ratio
+                softened = (
+                    (ratio < SMOKE_SOFT_RATIO * np.minimum(relax, 1.1)) & diffuse & (airlight >= SMOKE_MIN_AIRLIGHT)
+                )
+                keep = (softened | veil) & (area >= SMOKE_MIN_PX) & (area <= SMOKE_MAX_AREA * labels.size)
+                keep[0] = False
+                softness = np.where(softened, 1.0 - ratio, SMOKE_FLAT_SOFTENING)
+                ids = np.nonzero(keep)[0]
+                if len(ids):
+                    lut = np.zeros(n, bool)
+                    lut[ids] = True
+                    mask = lut[labels] & cand
+                    w = area[ids].astype(np.float64)
+                    soft = float(np.sum(softness[ids] * w) / w.sum())
+                    reg = SmokeRegions(mask, float(mask.mean()), soft, n - 1, len(ids))
+                else:
+                    reg = SmokeRegions(empty, 0.0, 0.0, n - 1, 0)
+        cache["smoke_regions"] = reg
+        return reg
 
     @staticmethod
     def smoke_pixels(frame: Frame, state: CameraState) -> float:
-        """Fraction of smoke-candidate pixels (kept in the state's history to measure spreading)."""
-        return float(SmokeDetector.mask(FrameMaps.of(frame), state).mean())
+        """Fraction of soft smoke-region pixels (kept in the state's history to measure spreading)."""
+        return SmokeDetector.regions(frame, state).area
 
 
 class FloodDetector:
@@ -346,34 +495,92 @@ class FloodDetector:
         return DetectorResult(score, feats)
 
 
+#: a wide blob (width > this x height) that fills its box this solidly is a vehicle; a row of people is ragged
+VEHICLE_ASPECT = 1.6
+VEHICLE_FILL = 0.6
+#: a merged blob of people has at least this share of the background's edge energy (people add edges)
+CROWD_EDGE_RATIO = 1.5
+#: height / width of a standing person (for where a person's pixels lie above its feet)
+PERSON_ASPECT = 3.5
+
+
 class CrowdDetector:
-    """Persons from the learned count head (stills) fused with a foreground blob detector (upright person-sized
-    blobs count one each; merged blobs count by area, for occluding crowds). Density and Fruin level where the
-    walkable zone's area is calibrated."""
+    """Persons from the learned count head (stills) fused with a foreground blob counter: upright person-sized
+    blobs count one each; merged blobs (people occluding each other) count by foreground density, each pixel
+    weighted by 1 / the area of a person at its depth (ground-plane perspective from the config). Solid wide
+    blobs are vehicles. Beyond the count range the head was trained on, the foreground count leads. Density and
+    Fruin level where the walkable zone's area is calibrated."""
 
     name = "crowd"
-    version = "crowd-v1"
+    version = "crowd-v2"
 
     def __init__(self, config: CameraVisionConfig | None = None) -> None:
         self.config = config or CameraVisionConfig()
         self.walk = polygon_mask(self.config.walk_roi)
         w, h = WORK_SIZE
         self.person_px = self.config.person_area_frac * w * h
+        self.person_px_row = self.config.person_area_frac * w * h * self._scale((np.arange(h) + 0.5) / h) ** 2
+        # a person's pixels lie above its feet: a pixel at row r belongs to a person whose feet are about half a
+        # person height lower
+        height_px = np.sqrt(PERSON_ASPECT * self.person_px_row)
+        feet = np.clip(np.arange(h) + 0.5 * height_px, 0, h - 1).astype(np.int64)
+        self.row_weight = (1.0 / self.person_px_row[feet]).astype(np.float64)
 
-    def blob_persons(self, fg: np.ndarray) -> tuple[float, int]:
-        """(H, W) bool foreground -> (persons by blobs and area, number of person-like blobs)."""
-        mask = cv2.morphologyEx((fg & self.walk).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-        n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    def _scale(self, y: np.ndarray) -> np.ndarray:
+        """Linear size of a person with feet at row fraction y, relative to one at ``person_ref_y``."""
+        ref, hz = self.config.person_ref_y, self.config.horizon_y
+        if ref is None:
+            return np.ones_like(y)
+        return np.clip((y - hz) / (ref - hz), 0.15, None)
+
+    def blob_persons(
+        self,
+        fg: np.ndarray,
+        prev_fg: np.ndarray | None = None,
+        grad: np.ndarray | None = None,
+        bg_grad: np.ndarray | None = None,
+    ) -> tuple[float, int]:
+        """(H, W) bool foreground (and last frame's) -> (persons by blobs and density, person-like single blobs).
+
+        Merged blobs count by density over their *persistent* pixels only (foreground now and, within a pixel,
+        in the previous frame): a standing crowd persists, passing traffic does not. Without ``prev_fg`` every
+        pixel counts. With the edge energies of the frame and the background (``grad``, ``bg_grad``), a merged
+        blob must add edges to count (heads, limbs, clothing): water, smoke and glare smooth the scene."""
+        fgw = fg & self.walk
+        # close (not open): thin limbs and a person's parts split by similar colours stay one blob; specks are
+        # rejected by area below
+        mask = cv2.morphologyEx(fgw.astype(np.uint8), cv2.MORPH_CLOSE, K3)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        if n <= 1:
+            return 0.0, 0
+        weight = self.row_weight[:, None] * fgw  # density of the foreground itself, not of the closed gaps
+        dens_all = np.bincount(labels.ravel(), weights=weight.ravel(), minlength=n)
+        if prev_fg is not None:
+            weight = weight * cv2.dilate(prev_fg.astype(np.uint8), K3)
+        dens = np.bincount(labels.ravel(), weights=weight.ravel(), minlength=n)
+        edgy = edgy_single = None
+        if grad is not None and bg_grad is not None:
+            e_now = np.bincount(labels.ravel(), weights=grad.ravel(), minlength=n)
+            e_bg = np.bincount(labels.ravel(), weights=bg_grad.ravel(), minlength=n)
+            edgy = e_now >= CROWD_EDGE_RATIO * e_bg
+            edgy_single = e_now >= e_bg
         persons, singles = 0.0, 0
+        h = labels.shape[0]
         for i in range(1, n):
-            bw, bh, area = stats[i, 2], stats[i, 3], stats[i, 4]
-            if area < 0.3 * self.person_px or bw > 1.6 * bh:
-                continue  # noise, or a wide blob = vehicle
-            if area <= 2.5 * self.person_px:
-                persons += 1.0
+            y, bw, bh, area = (int(v) for v in stats[i, 1:5])
+            expected = float(self.person_px_row[min(h - 1, y + bh - 1)])
+            if area < max(0.4 * expected, 6.0):
+                continue  # noise
+            if bw > VEHICLE_ASPECT * bh and area >= VEHICLE_FILL * bw * bh:
+                continue  # a solid wide blob: a vehicle
+            if edgy_single is not None and not edgy_single[i]:
+                continue  # removes edges: the ghost of something that left, a shadow, water
+            if area <= 2.5 * expected and bw <= VEHICLE_ASPECT * bh:
+                # one person, or a few side by side: counted by their perspective-weighted area
+                persons += max(1.0, float(dens_all[i]))
                 singles += 1
-            else:
-                persons += area / self.person_px
+            elif edgy is None or edgy[i]:
+                persons += self.config.crowd_occlusion * float(dens[i])
         return persons, singles
 
     def score(self, frame: Frame, state: CameraState) -> DetectorResult:
@@ -385,9 +592,12 @@ class CrowdDetector:
         persons = c
         if state.warm:
             fg = state.foreground(m)
-            pf, singles = self.blob_persons(fg)
+            pf, singles = self.blob_persons(fg & ~m.flame, state.prev_fg, m.grad, state.bg_grad)
             feats.update({"blob_persons": pf, "blob_singles": float(singles)})
-            persons = 0.5 * (c + pf)
+            # the head is trained on a few persons per image: beyond twice that range it is an extrapolation
+            top = people_count_range()
+            w_head = 0.5 if not math.isfinite(top) else 0.5 * _clip01((2.0 * top - pf) / top)
+            persons = w_head * c + (1.0 - w_head) * pf
         density = None
         if self.config.walk_area_m2:
             density = persons / self.config.walk_area_m2

@@ -2,15 +2,20 @@
 
 * ``scene_cnn.onnx``: EfficientNet-Lite0 features (ImageNet, frozen) + linear heads -> scene probabilities and
   log1p(person count). Image input 128 x 128 RGB, (x - 127) / 128.
+  Its optional ``log_people`` output (``training/train_count.py``) is log(persons) *given that people are present*,
+  calibrated for relative error by ``count_calibration.json`` (``people = c * exp(log_people) ** b``).
 * ``scene_head.onnx`` / ``count_head.onnx``: MLPs on the hand-crafted colour/texture descriptor.
 
 The scene probabilities are the mean of the two models (an ensemble of a pretrained CNN and colour/texture
-statistics); the person count is the mean of both count heads in log space. Either model alone is used when the other is missing.
+statistics). The person count starts from the mean of both count heads in log space (trained on empty roads too:
+it tells "nobody" from "people"); where that count sees people (>= 1.5) the calibrated people count takes over,
+blended in linearly from 0.5 persons. Either model alone is used when the other is missing.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 from dataclasses import dataclass
@@ -32,11 +37,41 @@ CNN_SIZE = 128
 CNN_WEIGHT = 0.5
 
 
+@dataclass(frozen=True)
+class PeopleCalibration:
+    """``people = c * n ** b`` for the CNN's people count n; ``max_trained``: the largest count it was fitted on."""
+
+    b: float = 1.0
+    c: float = 1.0
+    max_trained: float = math.inf
+
+    def __call__(self, n: float) -> float:
+        return self.c * max(n, 0.0) ** self.b
+
+
 @dataclass
 class _Heads:
     scene: OnnxPlugin | None
     count: OnnxPlugin | None
     cnn: ort.InferenceSession | None
+    people: PeopleCalibration | None = None
+
+
+def _people_calibration(d: Path, cnn: ort.InferenceSession | None) -> PeopleCalibration | None:
+    if cnn is None or "log_people" not in {o.name for o in cnn.get_outputs()}:
+        return None
+    path = d / "count_calibration.json"
+    if not path.is_file():
+        return PeopleCalibration()
+    cal = json.loads(path.read_text())
+    return PeopleCalibration(float(cal["b"]), float(cal["c"]), float(cal.get("train_count_range", [0, math.inf])[1]))
+
+
+def people_count_range(models_dir: Path = MODELS_DIR) -> float:
+    """Largest person count the shipped count heads were trained on (inf when unknown): beyond it, a count from
+    the heads is an extrapolation and foreground-area density is the better estimate."""
+    heads = _heads(str(models_dir))
+    return heads.people.max_trained if heads.people is not None else math.inf
 
 
 @functools.lru_cache(maxsize=4)
@@ -53,7 +88,7 @@ def _heads(models_dir: str) -> _Heads:
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
         cnn = ort.InferenceSession(str(d / "scene_cnn.onnx"), sess_options=opts, providers=["CPUExecutionProvider"])
-    return _Heads(scene, count, cnn)
+    return _Heads(scene, count, cnn, _people_calibration(d, cnn))
 
 
 def cnn_input(bgr: np.ndarray) -> np.ndarray:
@@ -74,14 +109,20 @@ def head_outputs(frame: Frame, models_dir: Path = MODELS_DIR) -> dict[str, float
     out = {k: math.nan for k in (*SCENE_CLASSES, "count")}
     desc_p = heads.scene.raw(frame) if heads.scene is not None else None
     if heads.cnn is not None:
-        probs, log_count = heads.cnn.run(["probs", "log_count"], {"image": cnn_input(frame.bgr)})
+        names = ["probs", "log_count", "log_people"] if heads.people is not None else ["probs", "log_count"]
+        got = heads.cnn.run(names, {"image": cnn_input(frame.bgr)})
+        probs, log_count = got[0], got[1]
         for i, k in enumerate(SCENE_CLASSES):
             p = float(probs[0, i])
             out[k] = p if desc_p is None else CNN_WEIGHT * p + (1.0 - CNN_WEIGHT) * desc_p[k]
         lc = max(0.0, float(log_count[0, 0]))
         if heads.count is not None:  # ensemble in log space with the descriptor count head
             lc = 0.5 * lc + 0.5 * float(np.log1p(max(0.0, heads.count.raw(frame)["count"])))
-        out["count"] = float(np.expm1(lc))
+        n0 = float(np.expm1(lc))
+        if heads.people is not None:  # where the heads see people, the calibrated people count takes over
+            w = min(1.0, max(0.0, n0 - 0.5))
+            n0 = (1.0 - w) * n0 + w * heads.people(float(np.exp(got[2][0, 0])))
+        out["count"] = n0
     elif desc_p is not None:
         out.update(desc_p)
         if heads.count is not None:

@@ -160,7 +160,8 @@ class CameraAnalyzer:
         dens = crowd.features.get("density", math.nan)
         density = None if math.isnan(dens) else float(dens)
         self.state.flicker.append(float(fire.features.get("flicker_now", 0.0)))
-        self.state.update(maps, ts, flood_score=flood.score, smoke_px=SmokeDetector.smoke_pixels(fr, self.state), fg=fg)
+        smoke_reg = SmokeDetector.regions(fr, self.state)
+        self.state.update(maps, ts, flood_score=flood.score, smoke_px=smoke_reg.area, fg=fg, hold=smoke_reg.mask)
         evidence = {
             "fire": f"flame {fire.features.get('flame_frac', 0):.3f}, flicker {fire.features.get('temporal', 0):.2f}",
             "smoke": f"grey area {smoke.features.get('smoke_area', smoke.features.get('grey_frac', 0)):.3f}",

@@ -13,6 +13,8 @@ from analytics.vision.features import abs_diff_mean, chan_sum
 from analytics.vision.frame import WORK_SIZE
 
 HISTORY = 12
+#: background learning rate, relative to ``bg_alpha``, where the foreground persists from the previous frame
+STATIC_FG_RATE = 0.08
 
 
 @dataclass
@@ -26,6 +28,8 @@ class CameraState:
         flame_p: (90, 160) float16 per-pixel EMA frequency of flame colour (steady lamp -> 1, flicker -> between).
         prev_gray: (90, 160) float16 previous gray frame; prev_flame: (90, 160) bool its flame-colour mask.
         flame_area / smoke_area / fg_area: recent per-frame area fractions (deques of length HISTORY).
+        smoke_mask: (90, 160) bool smoke regions of the previous frame (hysteresis of the smoke detector).
+        prev_fg: (90, 160) bool foreground of the previous frame (a standing crowd persists, traffic passes).
         n_frames: frames folded into the state so far; last_ts: their last timestamp.
         stream: True when the frames come from a camera stream (set by the analyzer), False for stills: on a
             stream, hazards that need temporal evidence stay low until the state is warm.
@@ -48,6 +52,8 @@ class CameraState:
     dry_alpha: float = 0.05
     dry_warmup: int = 3
     bg_sat: np.ndarray | None = None
+    smoke_mask: np.ndarray | None = None
+    prev_fg: np.ndarray | None = None
     scratch: dict[str, float] = field(default_factory=dict)
     stream: bool = False
     _dry_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
@@ -82,13 +88,29 @@ class CameraState:
             self._dry_cache = (ref, chroma, cv2.blur(np.abs(gx) + np.abs(gy), (3, 3)))
         return self._dry_cache
 
-    def update(self, maps: FrameMaps, ts: float, *, flood_score: float, smoke_px: float, fg: np.ndarray) -> None:
-        """Fold one healthy frame into the state (called by the analyzer after scoring)."""
+    def update(
+        self,
+        maps: FrameMaps,
+        ts: float,
+        *,
+        flood_score: float,
+        smoke_px: float,
+        fg: np.ndarray,
+        hold: np.ndarray | None = None,
+    ) -> None:
+        """Fold one healthy frame into the state (called by the analyzer after scoring). The background learns
+        slowly where ``fg`` (moving things) and ``hold`` (an ongoing hazard, e.g. smoke: never learn it as scenery)."""
         if self.bg is None:
             self.bg = maps.f.copy()
             self.flame_p = maps.flame.astype(np.float16)
         else:
-            a = np.where(fg, self.bg_alpha * 0.25, self.bg_alpha).astype(np.float32)[..., None]
+            a = np.where(fg, self.bg_alpha * 0.25, self.bg_alpha).astype(np.float32)
+            if self.prev_fg is not None:
+                # foreground that stays (a standing crowd) is learned slower still
+                a[fg & self.prev_fg] = self.bg_alpha * STATIC_FG_RATE
+            if hold is not None:  # an ongoing hazard (smoke) is never learned as scenery
+                a[hold] = self.bg_alpha * 0.25
+            a = a[..., None]
             self.bg += a * (maps.f - self.bg)
             fp = self.flame_p.astype(np.float32) if self.flame_p is not None else maps.flame.astype(np.float32)
             fp += 0.35 * (maps.flame.astype(np.float32) - fp)
@@ -107,6 +129,8 @@ class CameraState:
                 self.dry_ref = ref.astype(np.float16)
             self.dry_frames += 1
             self._dry_cache = None
+        self.smoke_mask = None if hold is None or not hold.any() else hold.copy()
+        self.prev_fg = fg.copy()
         self.prev_gray = maps.gray.astype(np.float16)
         self.prev_flame = maps.flame.copy()
         self.flame_area.append(float(maps.flame.mean()))
@@ -118,6 +142,7 @@ class CameraState:
     def nbytes(self) -> int:
         """Approximate memory of the state's arrays and histories in bytes."""
         arrays = [self.bg, self.bg_grad, self.bg_sat, self.dry_ref, self.flame_p, self.prev_gray, self.prev_flame]
+        arrays.extend(a for a in (self.smoke_mask, self.prev_fg) if a is not None)
         if self._dry_cache is not None:
             arrays.extend(self._dry_cache)
         n = sum(a.nbytes for a in arrays if a is not None)

@@ -50,6 +50,10 @@ _POLE_X = 0.90
 _POLE_CM = 250.0  # visible gauge height
 _PERSON_CM = 165.0  # the mean person height (0.17 H at scale 1) fixes the metric scale of the scene
 _POLE_FRAC = 0.17 / _PERSON_CM * _POLE_CM  # gauge height as a fraction of H at scale 1
+#: public gauge geometry (fractions of the frame) for calibrating reference marks: x, foot y, height per cm
+POLE_X = _POLE_X
+POLE_FOOT_Y = _BANDS[5][0]
+POLE_CM_FRAC = _POLE_FRAC / _POLE_CM * _BANDS[5][1]
 
 
 def depth_class(depth_cm: float) -> int | None:
@@ -214,6 +218,19 @@ class SimCamera:
         yy, xx = np.mgrid[-1:1:64j, -1:1:64j]
         self._glow = np.clip(1.0 - np.sqrt(xx**2 + yy**2), 0.0, 1.0).astype(np.float32) ** 1.5
         self._smoke_params = self._rng.uniform(0.0, 1.0, size=(28, 3))
+        self._turbulence = self._make_turbulence()
+
+    def _make_turbulence(self) -> np.ndarray:
+        """(128, 128) float32 tileable low-frequency noise around 1 (0.45..1.55): the billowing texture of smoke."""
+        rng = np.random.default_rng(_stable_seed(self.seed, self.camera_id + ":smoke"))
+        field = np.zeros((128, 128), np.float32)
+        for cells, amp in ((4, 1.0), (8, 0.5), (16, 0.25)):
+            coarse = rng.standard_normal((cells, cells)).astype(np.float32)
+            tiled = np.tile(coarse, (3, 3))  # wrap so that the upsampled field tiles
+            up = cv2.resize(tiled, (384, 384), interpolation=cv2.INTER_CUBIC)[128:256, 128:256]
+            field += amp * up
+        field /= max(1e-6, float(np.abs(field).max()))
+        return (1.0 + 0.55 * field).astype(np.float32)
 
     # ------------------------------------------------------------------ static parts
 
@@ -554,24 +571,7 @@ class SimCamera:
         cx = int(inc.x * W)
         base = int(_BUILDING_BASE * H)
         grow = min(1.0, max(0.0, (ts - inc.start_s) / inc.ramp_s))
-        # smoke plume: puffs rising and drifting right, growing and fading
-        plume = img.copy()
-        x0, x1 = W, 0
-        y0 = H
-        for i, (ph, dr, rs) in enumerate(self._smoke_params):
-            age = (ts * 0.12 + ph) % 1.0
-            if age > 0.2 + 0.8 * grow:
-                continue
-            py = int(base - H * 0.08 - age * H * 0.5)
-            px = int(cx + (dr - 0.5) * W * 0.04 + age * W * 0.18 + 6 * math.sin(ts * 0.8 + i))
-            r = int(H * (0.03 + 0.09 * age) * (0.7 + 0.6 * rs))
-            g = 70 + int(70 * age) + int(25 * rs)  # dark grey near the fire, paler as it rises and thins
-            cv2.circle(plume, (px, py), r, (g, g, g + 4), -1)
-            x0, x1, y0 = min(x0, px - r), max(x1, px + r), min(y0, py - r)
-        xa, xb, ya = max(0, x0), min(W, x1), max(0, y0)
-        if xb > xa and base > ya:
-            roi = (slice(ya, base), slice(xa, xb))
-            img[roi] = cv2.addWeighted(img[roi], 0.35, plume[roi], 0.65, 0.0)
+        self._draw_smoke(img, cx, base, ts, grow)
         if not flames:
             return
         fw = int(W * 0.07 * (0.6 + 0.4 * grow))
@@ -600,6 +600,53 @@ class SimCamera:
                 a = max(1, int(hh * frac * 0.5))
                 b = max(1, int(ww * frac))
                 cv2.ellipse(img, (fx, base - a), (b, a), 0, 0, 360, col, -1)
+
+    def _draw_smoke(self, img: np.ndarray, cx: int, base: int, ts: float, grow: float) -> None:
+        """A semi-transparent smoke plume: soft puffs rise from the fire, spread, thin and drift downwind, with a
+        billowing texture. Composited as I = (1 - a) * scene + a * smoke colour (a <= 0.8): the scene behind stays
+        faintly visible, its contrast and edges fade, its colours turn grey."""
+        H, W = self.height, self.width
+        sh, sw = max(8, H // 4), max(8, W // 4)  # the plume is smooth: render its density at quarter size
+        fy, fx = sh / H, sw / W
+        yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
+        dens = np.zeros((sh, sw), np.float32)
+        dark = np.zeros((sh, sw), np.float32)  # density-weighted youth: young smoke near the fire is darker
+        for i, (ph, dr, rs) in enumerate(self._smoke_params):
+            age = (ts * 0.12 + ph) % 1.0
+            if age > 0.2 + 0.8 * grow:
+                continue
+            py = (base - H * 0.06 - age * H * 0.5) * fy
+            px = (cx + (dr - 0.5) * W * 0.04 + age * W * 0.2 + 0.012 * W * math.sin(ts * 0.8 + i)) * fx
+            sigma = H * (0.025 + 0.085 * age) * (0.7 + 0.6 * rs) * fy
+            amount = 1.6 * (1.0 - age) ** 1.3  # the same smoke spread over a growing puff thins out
+            blob = amount * np.exp(-((xx - px) ** 2 + (yy - py) ** 2) / (2.0 * sigma * sigma))
+            dens += blob
+            dark += blob * (1.0 - age)
+        if float(dens.max()) < 1e-3:
+            return
+        # billowing texture drifting with the wind (tileable noise, sampled with a moving offset)
+        tile = self._turbulence
+        oy, ox = int(ts * 6.0) % tile.shape[0], int(-ts * 9.0) % tile.shape[1]
+        reps = (-(-(sh + oy) // tile.shape[0]), -(-(sw + ox) // tile.shape[1]))
+        turb = np.tile(tile, reps)[oy : oy + sh, ox : ox + sw]
+        alpha_lo = np.minimum(0.85, 1.0 - np.exp(-1.5 * dens * turb))
+        youth_lo = dark / np.maximum(dens, 1e-6)
+        alpha = cv2.GaussianBlur(cv2.resize(alpha_lo, (W, H), interpolation=cv2.INTER_LINEAR), (0, 0), 1.5)
+        youth = cv2.resize(youth_lo, (W, H), interpolation=cv2.INTER_LINEAR)
+        rows = np.nonzero(alpha.max(axis=1) > 0.01)[0]
+        cols = np.nonzero(alpha.max(axis=0) > 0.01)[0]
+        if len(rows) == 0 or len(cols) == 0:
+            return
+        roi = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+        a = alpha[roi][..., None]
+        y = youth[roi][..., None]
+        if self.script.night:  # lit from below by the fire near the source, dark elsewhere
+            colour = np.array([55.0, 60.0, 66.0], np.float32) + y * np.array([10.0, 40.0, 80.0], np.float32)
+        else:  # grey-brown near the fire, pale grey as it dilutes
+            colour = np.array([196.0, 196.0, 192.0], np.float32) - y * np.array([95.0, 92.0, 85.0], np.float32)
+        colour *= max(self._light, 0.5) if not self.script.night else 1.0
+        scene = img[roi].astype(np.float32)
+        img[roi] = np.clip(scene * (1.0 - a) + colour * a, 0, 255).astype(np.uint8)
 
     def _draw_pole(self, img: np.ndarray) -> None:
         H, W = self.height, self.width

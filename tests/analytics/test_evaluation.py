@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from vision_synth import flame_blob, street
 
-from analytics.evaluation import main, prf, read_manifest, roc_auc, run_eval, run_eval_clip
+from analytics.evaluation import clip_metrics, evaluate_clip, main, prf, read_manifest, roc_auc, run_eval
 
 
 def make_folder(root: Path) -> Path:
@@ -117,20 +117,28 @@ def test_prf(y: list[int], p: list[int], f1: float | None) -> None:
     assert prf(np.array(y, bool), np.array(p, bool))["f1"] == f1
 
 
-def test_clip_eval_against_simulator_truth() -> None:
-    pytest.importorskip("ingest.simulate.scene")
-    buf = io.StringIO()
-    scen = [
-        ("sim-flood", {"incidents": [("flood", 4.0, 6.0, 120.0)]}),
-        ("sim-black", {"faults": [("black", 6.0, 99.0)]}),
-    ]
-    res = run_eval_clip(duration_s=16.0, step_s=2.0, width=320, height=180, scenarios=scen, json_out=True, stream=buf)
-    out = json.loads(buf.getvalue())
-    assert out["n_frames"] == 16 == res["n_frames"]
-    assert set(out["classes"]) == {"fire", "smoke", "flood", "crowd"}
-    assert out["classes"]["flood"]["support"] > 0
-    assert out["fault_frames"] == 5
-    assert out["fault_frames_unhealthy"] == 5  # black frames are recognised as unhealthy
-    assert out["fault_frames_reported_safe"] == 0  # ...and never reported as safe
-    assert set(out["per_clip"]) == {"sim-flood", "sim-black"}
-    assert "flood" in out["latency_s"]["sim-flood"]
+def _truth(t: float, **kw: object) -> dict[str, object]:
+    base: dict[str, object] = {"t": t, "fire": False, "smoke": False, "flood_depth_class": None, "persons": 0}
+    return {**base, **kw}
+
+
+@pytest.mark.parametrize(
+    ("truths", "health", "expect"),
+    [
+        # a flat grey frame is "tampered" by the frame's own health check: unknown, never reported safe
+        ([_truth(0.0, fault="covered"), _truth(1.0, fault="covered")], None, {"fault_frames": 2, "unhealthy": 2}),
+        # the capture side says "frozen": the analyzer must not read the frame as safe
+        ([_truth(0.0, fault="frozen")], lambda f, t: "frozen", {"fault_frames": 1, "unhealthy": 1}),
+        ([_truth(float(t)) for t in range(3)], None, {"fault_frames": 0, "unhealthy": 0}),
+    ],
+)
+def test_clip_metrics_faults(truths: list[dict[str, object]], health: object, expect: dict[str, int]) -> None:
+    """Clip metrics from analytics alone (no simulator): fault frames are counted, unhealthy, never safe."""
+    flat = np.full((90, 160, 3), 128, np.uint8)
+    frames = [(flat if tr.get("fault") else street(int(tr["t"])), tr) for tr in truths]  # type: ignore[call-overload]
+    clip = evaluate_clip("cam", frames, health=health)  # type: ignore[arg-type]
+    m = clip_metrics([clip], {"fire": 0.5, "smoke": 0.5, "flood": 0.5, "crowd": 0.5})
+    assert m["n_frames"] == len(truths)
+    assert m["fault_frames"] == expect["fault_frames"]
+    assert m["fault_frames_unhealthy"] == expect["unhealthy"]
+    assert m["fault_frames_reported_safe"] == 0
