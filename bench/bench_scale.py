@@ -13,7 +13,8 @@ prints
 * end-to-end lag capture -> lake row (``landed_batches.ingested_at - frames.captured_at``) p50 / p95.
 
 Run:  .venv/bin/python bench/bench_scale.py --cameras 50,150,300 --duration 40
-      .venv/bin/python bench/bench_scale.py --cameras 1300 --workers 8 --sim-procs 4 --duration 60   (16 cores)
+      .venv/bin/python bench/bench_scale.py --cameras 1289,2600 --workers 10 --sim-procs 4 --duration 75 (16 cores)
+N up to 1,289 uses that many sites of the real inventory; a larger N adds copies of sites (ids ``<site>~k``).
 """
 
 from __future__ import annotations
@@ -39,8 +40,12 @@ from ingest.simulate.scenario import demo_scenario
 from ingest.simulate.serve import camera_rows
 from ingest.simulate.servers import SimServer
 n, w, h, k, procs = (int(x) for x in sys.argv[1:6])
-specs = [dataclasses.replace(s, kind="snapshot") for s in demo_scenario(n, seed=7, duration_s=3600, hls_cameras=0)]
-specs = specs[k::procs]
+from ingest.simulate.scenario import load_sites
+sites = len({r["site_id"] for r in load_sites()})  # the real inventory (1,289 sites); beyond it, copies of sites
+base = demo_scenario(min(n, sites), seed=7, duration_s=3600, hls_cameras=0)
+specs = [dataclasses.replace(base[i % len(base)], kind="snapshot", seed=10_000 + i,
+                             camera_id=base[i % len(base)].camera_id + ("" if i < len(base) else f"~{i // len(base)}"))
+         for i in range(n)][k::procs]
 srv = SimServer([s.camera(w, h, 10.0) for s in specs], host="127.0.0.1", port=0, hls=[], rtsp=[])
 srv.start()
 print(json.dumps(camera_rows(srv, specs)), flush=True)
