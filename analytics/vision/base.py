@@ -45,7 +45,8 @@ class FrameMaps:
     """Maps derived once per frame at the working size (H, W) = (90, 160).
 
     f: (H, W, 3) float32 BGR in [0, 1]; h, s, v: (H, W) float32; gray: (H, W) float32; grad: (H, W) float32
-    gradient magnitude; flame: (H, W) bool flame-colour mask.
+    gradient magnitude (|gx| + |gy|); flame: (H, W) bool flame-colour mask; grad_x: (H, W) float32 |gx| (vertical
+    edges).
     """
 
     f: np.ndarray
@@ -56,6 +57,7 @@ class FrameMaps:
     grad: np.ndarray
     flame: np.ndarray
     bg_diff: np.ndarray | None = None
+    grad_x: np.ndarray | None = None
 
     @classmethod
     def of(cls, frame: Frame) -> FrameMaps:
@@ -66,8 +68,8 @@ class FrameMaps:
         f = F.to_float(small)
         h, s, v = F.hsv_planes(small)
         gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32) * (1.0 / 255.0)
-        grad, _, _ = F.gradient_magnitude(gray)
-        maps = cls(f=f, h=h, s=s, v=v, gray=gray, grad=grad, flame=F.flame_mask(f))
+        grad, gx, _ = F.gradient_magnitude(gray)
+        maps = cls(f=f, h=h, s=s, v=v, gray=gray, grad=grad, flame=F.flame_mask(f), grad_x=gx)
         frame_cache(frame)["maps"] = maps
         return maps
 

@@ -502,17 +502,46 @@ VEHICLE_FILL = 0.6
 CROWD_EDGE_RATIO = 1.5
 #: height / width of a standing person (for where a person's pixels lie above its feet)
 PERSON_ASPECT = 3.5
+#: people are upright: a merged blob of people is textured by vertical edges (legs, torsos, the gaps between
+#: people), a lane of vehicles by horizontal ones (roofs, windows, bumpers, shadows). A merged blob's weight as a
+#: crowd rises from 0 to 1 as its ratio of vertical- to horizontal-edge energy (|gx| / |gy|) goes from the first
+#: value to the second
+CROWD_UPRIGHT = (0.8, 1.1)
+#: ...or as the learned head's crowd probability goes from the first value to the second (the head sees the
+#: people; it was trained with street and highway traffic as "normal")
+CROWD_HEAD_P = (0.08, 0.2)
+#: the foreground count is the median of its last this many frames (passing traffic merges into large blobs in one
+#: frame and not the next; a gathering crowd stays)
+CROWD_PERSIST = 3
+
+
+def _ramp(x: np.ndarray | float, lo_hi: tuple[float, float]) -> np.ndarray:
+    lo, hi = lo_hi
+    return np.clip((np.asarray(x, np.float64) - lo) / (hi - lo), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class BlobCount:
+    """Persons read from the foreground: ``single`` in upright person-sized blobs (``n_single`` of them),
+    ``merged`` by the density of merged blobs, each weighted by how crowd-like it is (``crowdlike``: the mean
+    weight, density-weighted; NaN without merged blobs)."""
+
+    single: float = 0.0
+    merged: float = 0.0
+    n_single: int = 0
+    crowdlike: float = math.nan
 
 
 class CrowdDetector:
     """Persons from the learned count head (stills) fused with a foreground blob counter: upright person-sized
     blobs count one each; merged blobs (people occluding each other) count by foreground density, each pixel
-    weighted by 1 / the area of a person at its depth (ground-plane perspective from the config). Solid wide
-    blobs are vehicles. Beyond the count range the head was trained on, the foreground count leads. Density and
-    Fruin level where the walkable zone's area is calibrated."""
+    weighted by 1 / the area of a person at its depth (ground-plane perspective from the config), when they look
+    like people (vertical texture) or the learned head sees a crowd, and only while they persist over frames.
+    Solid wide blobs are vehicles. Beyond the count range the head was trained on, the foreground count leads.
+    Density and Fruin level where the walkable zone's area is calibrated."""
 
     name = "crowd"
-    version = "crowd-v2"
+    version = "crowd-v3"
 
     def __init__(self, config: CameraVisionConfig | None = None) -> None:
         self.config = config or CameraVisionConfig()
@@ -540,31 +569,55 @@ class CrowdDetector:
         grad: np.ndarray | None = None,
         bg_grad: np.ndarray | None = None,
     ) -> tuple[float, int]:
-        """(H, W) bool foreground (and last frame's) -> (persons by blobs and density, person-like single blobs).
+        """(H, W) bool foreground (and last frame's) -> (persons by blobs and density, person-like single blobs),
+        every merged blob counted (see :meth:`blob_count`)."""
+        bc = self.blob_count(fg, prev_fg, grad, bg_grad)
+        return bc.single + bc.merged, bc.n_single
+
+    def blob_count(
+        self,
+        fg: np.ndarray,
+        prev_fg: np.ndarray | None = None,
+        grad: np.ndarray | None = None,
+        bg_grad: np.ndarray | None = None,
+        grad_x: np.ndarray | None = None,
+        head_agree: float = 1.0,
+    ) -> BlobCount:
+        """(H, W) bool foreground (and last frame's) -> :class:`BlobCount`.
 
         Merged blobs count by density over their *persistent* pixels only (foreground now and, within a pixel,
-        in the previous frame): a standing crowd persists, passing traffic does not. Without ``prev_fg`` every
-        pixel counts. With the edge energies of the frame and the background (``grad``, ``bg_grad``), a merged
-        blob must add edges to count (heads, limbs, clothing): water, smoke and glare smooth the scene."""
+        in the previous frame): a standing crowd persists. Without ``prev_fg`` every pixel counts. With the edge
+        energies of the frame and the background (``grad``, ``bg_grad``), a merged blob must add edges to count
+        (heads, limbs, clothing): water, smoke and glare smooth the scene. With the frame's vertical-edge energy
+        ``grad_x`` (|gx|; ``grad`` - ``grad_x`` = |gy|), each merged blob is weighted by the larger of its
+        uprightness (:data:`CROWD_UPRIGHT`) and ``head_agree`` in [0, 1] (the learned head's agreement that
+        there is a crowd): lanes of vehicles merge into large blobs too, textured by horizontal edges."""
         fgw = fg & self.walk
         # close (not open): thin limbs and a person's parts split by similar colours stay one blob; specks are
         # rejected by area below
         mask = cv2.morphologyEx(fgw.astype(np.uint8), cv2.MORPH_CLOSE, K3)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         if n <= 1:
-            return 0.0, 0
+            return BlobCount()
+        lab = labels.ravel()
         weight = self.row_weight[:, None] * fgw  # density of the foreground itself, not of the closed gaps
-        dens_all = np.bincount(labels.ravel(), weights=weight.ravel(), minlength=n)
+        dens_all = np.bincount(lab, weights=weight.ravel(), minlength=n)
         if prev_fg is not None:
             weight = weight * cv2.dilate(prev_fg.astype(np.uint8), K3)
-        dens = np.bincount(labels.ravel(), weights=weight.ravel(), minlength=n)
+        dens = np.bincount(lab, weights=weight.ravel(), minlength=n)
         edgy = edgy_single = None
         if grad is not None and bg_grad is not None:
-            e_now = np.bincount(labels.ravel(), weights=grad.ravel(), minlength=n)
-            e_bg = np.bincount(labels.ravel(), weights=bg_grad.ravel(), minlength=n)
+            e_now = np.bincount(lab, weights=grad.ravel(), minlength=n)
+            e_bg = np.bincount(lab, weights=bg_grad.ravel(), minlength=n)
             edgy = e_now >= CROWD_EDGE_RATIO * e_bg
             edgy_single = e_now >= e_bg
-        persons, singles = 0.0, 0
+        crowdlike = np.ones(n)
+        if grad is not None and grad_x is not None:
+            fw = fgw.ravel()
+            ex = np.bincount(lab, weights=np.where(fw, grad_x.ravel(), 0.0), minlength=n)
+            ey = np.bincount(lab, weights=np.where(fw, (grad - grad_x).ravel(), 0.0), minlength=n)
+            crowdlike = np.maximum(_ramp(ex / np.maximum(ey, 1e-6), CROWD_UPRIGHT), _clip01(head_agree))
+        single, merged, merged_raw, singles = 0.0, 0.0, 0.0, 0
         h = labels.shape[0]
         for i in range(1, n):
             y, bw, bh, area = (int(v) for v in stats[i, 1:5])
@@ -577,11 +630,13 @@ class CrowdDetector:
                 continue  # removes edges: the ghost of something that left, a shadow, water
             if area <= 2.5 * expected and bw <= VEHICLE_ASPECT * bh:
                 # one person, or a few side by side: counted by their perspective-weighted area
-                persons += max(1.0, float(dens_all[i]))
+                single += max(1.0, float(dens_all[i]))
                 singles += 1
             elif edgy is None or edgy[i]:
-                persons += self.config.crowd_occlusion * float(dens[i])
-        return persons, singles
+                d = self.config.crowd_occlusion * float(dens[i])
+                merged += float(crowdlike[i]) * d
+                merged_raw += d
+        return BlobCount(single, merged, singles, merged / merged_raw if merged_raw > 0 else math.nan)
 
     def score(self, frame: Frame, state: CameraState) -> DetectorResult:
         m = FrameMaps.of(frame)
@@ -592,8 +647,29 @@ class CrowdDetector:
         persons = c
         if state.warm:
             fg = state.foreground(m)
-            pf, singles = self.blob_persons(fg & ~m.flame, state.prev_fg, m.grad, state.bg_grad)
-            feats.update({"blob_persons": pf, "blob_singles": float(singles)})
+            agree = float(_ramp(p, CROWD_HEAD_P))
+            bc = self.blob_count(fg & ~m.flame, state.prev_fg, m.grad, state.bg_grad, m.grad_x, agree)
+            # the count must persist: the median over the last CROWD_PERSIST frames (a crowd's members move
+            # between single and merged blobs from frame to frame, so the median is taken of their sum)
+            now = bc.single + bc.merged
+            past = [state.scratch.get(f"crowd_blob_{k}") for k in range(1, CROWD_PERSIST)]
+            for k in range(CROWD_PERSIST - 1, 1, -1):
+                if f"crowd_blob_{k - 1}" in state.scratch:
+                    state.scratch[f"crowd_blob_{k}"] = state.scratch[f"crowd_blob_{k - 1}"]
+            state.scratch["crowd_blob_1"] = now
+            hist = [now, *(float(v) for v in past if v is not None)]
+            pf = float(np.median(hist)) if len(hist) == CROWD_PERSIST else min(now, bc.single)
+            feats.update(
+                {
+                    "blob_persons": pf,
+                    "blob_singles": float(bc.n_single),
+                    "blob_single_persons": bc.single,
+                    "blob_merged_persons": bc.merged,
+                    "blob_now": now,
+                    "blob_crowdlike": bc.crowdlike,
+                    "head_agree": agree,
+                }
+            )
             # the head is trained on a few persons per image: beyond twice that range it is an extrapolation
             top = people_count_range()
             w_head = 0.5 if not math.isfinite(top) else 0.5 * _clip01((2.0 * top - pf) / top)

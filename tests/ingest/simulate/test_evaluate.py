@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ingest.simulate.evaluate import main, run_eval_clip, sim_reference_marks
+from ingest.simulate.evaluate import default_scenarios, main, run_eval_clip, sim_reference_marks
 from ingest.simulate.scene import Incident, Script, SimCamera
 
 
@@ -53,7 +53,8 @@ def test_reference_marks_sit_on_the_gauge(cm: float, under_water_at: float) -> N
 def test_cli_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--duration", "4", "--step", "2"]) == 0
     out = capsys.readouterr().out
-    assert "clip frames: 16" in out and "smoke" in out
+    assert f"clip frames: {2 * len(default_scenarios())}" in out and "smoke" in out
+    assert "frames without a crowd: " in out and "max crowd score" in out
 
 
 def test_smoke_plume_is_a_semi_transparent_veil() -> None:
@@ -90,3 +91,25 @@ def test_simulated_hazards_are_detected(scenario: tuple[str, dict], hazard: str)
     assert m["recall"] >= 0.5 and m["fp"] <= 2, m
     if hazard == "crowd":
         assert res["persons_dense"]["mape"] < 0.5, res["persons_dense"]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "seed"),
+    [
+        (("sim-busy-day", {"traffic": 1.4, "pedestrians": 8}), 7),
+        (("sim-busy-day", {"traffic": 1.4, "pedestrians": 8}), 11),
+        (("sim-busy-night-rain", {"night": True, "rain": True, "traffic": 1.4, "pedestrians": 8}), 7),
+        (("sim-quiet-day", {"traffic": 0.5, "pedestrians": 2}), 23),
+    ],
+)
+def test_normal_street_is_not_a_crowd(scenario: tuple[str, dict], seed: int) -> None:
+    """Heavy traffic with a few pedestrians (day; night with headlights and rain): every frame stays below the
+    Waspada crowd score and the person count stays near the truth (2-9 persons: about 3 persons off on average;
+    the old blob-area counter read 9-12 here)."""
+    res = run_eval_clip(
+        duration_s=60.0, step_s=2.5, width=320, height=180, seed=seed, scenarios=[scenario], stream=io.StringIO()
+    )
+    m = res["no_crowd_frames"]
+    assert m["n"] == 24
+    assert m["max_crowd"] < 0.6 and m["frames_waspada"] == 0, m
+    assert m["persons_mae"] <= 4.0 and m["persons_mape"] <= 0.6, m
