@@ -342,6 +342,7 @@ def eval_(
     clips: Annotated[bool, typer.Option(help="Evaluate simulator clips against their ground truth")] = False,
     duration: Annotated[float, typer.Option(help="Clip length in seconds (--clips)")] = 100.0,
     step: Annotated[float, typer.Option(help="Seconds between sampled frames (--clips)")] = 2.5,
+    seed: Annotated[int, typer.Option(help="Scene seed of the simulator clips (--clips)")] = 7,
 ) -> None:
     """Score labelled images (or simulator clips): precision/recall/F1/AUC per class, false alarms, crowd MAE/MAPE."""
     from analytics.evaluation import run_eval
@@ -357,7 +358,7 @@ def eval_(
     if clips:
         from ingest.simulate.evaluate import run_eval_clip  # the simulator's clip driver (ingest side)
 
-        run_eval_clip(duration_s=duration, step_s=step, json_out=json_out, thresholds=thresholds or None)
+        run_eval_clip(duration_s=duration, step_s=step, seed=seed, json_out=json_out, thresholds=thresholds or None)
         return
     if path is None:
         console.print("[red]error:[/red] give a PATH to a labelled folder, or --clips")
