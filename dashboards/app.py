@@ -8,27 +8,15 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import streamlit as st
-from PIL import Image
 
-from dashboards import data
+from dashboards import data, ui
 from dashboards.i18n import DEFAULT_LANG, LANGS, t
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _favicon() -> Image.Image:
-    """A small teal disc with a dark pupil (an image, so the browser fetches nothing external)."""
-    yy, xx = np.mgrid[:32, :32]
-    r = np.hypot(yy - 15.5, xx - 15.5)
-    img = np.full((32, 32, 4), 0, np.uint8)
-    img[r < 15] = (13, 148, 136, 255)
-    img[r < 6] = (15, 23, 42, 255)
-    return Image.fromarray(img, "RGBA")
-
-
-st.set_page_config(page_title="Pantau", page_icon=_favicon(), layout="wide", initial_sidebar_state="expanded")
+st.set_page_config(page_title="Pantau", page_icon=ui.favicon_url(), layout="wide", initial_sidebar_state="expanded")
 
 if "lang" not in st.session_state:
     st.session_state["lang"] = DEFAULT_LANG

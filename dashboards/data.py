@@ -667,8 +667,52 @@ FRESHNESS_COLUMNS: dict[str, str] = {
     "jaki_quarantine": "quarantined_at",
 }
 
-ASSET_CHECK_TABLES = ("asset_check_results", "asset_checks")
-ASSET_CHECK_SQL = "SELECT * FROM {table} ORDER BY 1 DESC LIMIT 500"
+# Asset-check evaluations copied from Dagster's event log (orchestration/check_results.py writes
+# them; dashboards never talk to Dagster). The page needs these columns; others are ignored.
+ASSET_CHECK_TABLE = "asset_check_results"
+ASSET_CHECK_COLUMNS = (
+    "check_name",
+    "asset_key",
+    "passed",
+    "severity",
+    "description",
+    "metadata_json",
+    "evaluated_at",
+)
+
+# The newest evaluation of every (asset, check), failing ones first.
+ASSET_CHECKS_LATEST = Q(
+    "SELECT asset_key, check_name, arg_max(passed, evaluated_at) AS passed, "
+    "arg_max(severity, evaluated_at) AS severity, arg_max(description, evaluated_at) AS description, "
+    "arg_max(metadata_json, evaluated_at) AS metadata_json, max(evaluated_at) AS evaluated_at, "
+    "count(*) AS evaluations, count(*) FILTER (WHERE NOT passed) AS failures "
+    "FROM asset_check_results GROUP BY asset_key, check_name "
+    "ORDER BY passed NULLS FIRST, severity, asset_key, check_name",
+    (ASSET_CHECK_TABLE,),
+    (
+        "asset_key",
+        "check_name",
+        "passed",
+        "severity",
+        "description",
+        "metadata_json",
+        "evaluated_at",
+        "evaluations",
+        "failures",
+    ),
+    empty_if_empty=True,
+)
+
+# Passed and failed evaluations per hour over the last 30 days of results (the page sums WIB days).
+ASSET_CHECKS_HOURLY = Q(
+    "SELECT date_trunc('hour', evaluated_at) AS hour, count(*) FILTER (WHERE passed) AS passed, "
+    "count(*) FILTER (WHERE NOT passed) AS failed FROM asset_check_results "
+    "WHERE evaluated_at > (SELECT max(evaluated_at) FROM asset_check_results) - INTERVAL 30 DAY "
+    "GROUP BY 1 ORDER BY 1",
+    (ASSET_CHECK_TABLE,),
+    ("hour", "passed", "failed"),
+    empty_if_empty=True,
+)
 
 # -- planning --------------------------------------------------------------------------
 COVERAGE_BY_LAYER = Q(
@@ -721,11 +765,12 @@ def freshness(root: Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "latest", "rows"])
 
 
-def asset_check_results(root: Path | None = None) -> pd.DataFrame:
-    for table in ASSET_CHECK_TABLES:
-        if has_tables(table, root=root):
-            return query(Q(ASSET_CHECK_SQL.format(table=table), (table,), ()), live=True, root=root)
-    return pd.DataFrame()
+def asset_check_missing_columns(root: Path | None = None) -> list[str]:
+    """Columns the page needs that ``asset_check_results`` lacks (empty when it has them all or does not exist)."""
+    if not has_tables(ASSET_CHECK_TABLE, root=root):
+        return []
+    have = set(table_columns(ASSET_CHECK_TABLE, root=root))
+    return [c for c in ASSET_CHECK_COLUMNS if c not in have]
 
 
 def table_columns(table: str, root: Path | None = None) -> list[str]:

@@ -169,10 +169,9 @@ def render() -> None:
         place = ", ".join(str(v) for v in (cam["kelurahan"], cam["kecamatan"], cam["kota"]) if isinstance(v, str))
         st.markdown(f"**{t('location')}:** {place or '—'}  \n**{t('operator')}:** {cam['operator'] or '—'}")
         if not pd.isna(cam["lat"]) and not pd.isna(cam["lon"]):
-            geom = data.query(data.KELURAHAN_GEOM_ONE, [cam["kelurahan_code"]])
-            deck = ui.mini_map(
-                geom["geometry"].iloc[0] if not geom.empty else None, cams[cams["camera_id"] == camera_id]
-            )
+            code = cam["kelurahan_code"]
+            shape = ui.kelurahan_shape(str(data.data_dir()), code) if isinstance(code, str) else None
+            deck = ui.mini_map(shape, cams[cams["camera_id"] == camera_id])
             if deck is not None:
                 st.pydeck_chart(deck, height=240)
 

@@ -45,7 +45,7 @@ def render() -> None:
     with left, ui.section():
         st.subheader(t("cameras_inside"))
         geom = data.query(data.KELURAHAN_GEOM_ONE, [code])
-        deck = ui.mini_map(geom["geometry"].iloc[0] if not geom.empty else None, cams)
+        deck = ui.mini_map(ui.shape_from_geojson(geom["geometry"].iloc[0] if not geom.empty else None), cams)
         if deck is not None:
             st.pydeck_chart(deck, height=300)
         if cams.empty:

@@ -8,14 +8,15 @@ import pydeck as pdk
 import streamlit as st
 
 from dashboards import data, ui
-from dashboards.i18n import t
+from dashboards.i18n import current_lang, t
 
 REFRESH_S = 60
 
 
 def _deck(cams: pd.DataFrame, kel_levels: pd.Series) -> pdk.Deck:
+    root = str(data.data_dir())
     features = []
-    for feat in ui.kelurahan_features(str(data.data_dir())):
+    for feat in ui.kelurahan_features(root):
         props = feat["properties"]
         level = kel_levels.get(props["kode_kelurahan"], "unknown")
         color = list(ui.LEVEL_COLORS[level])
@@ -33,19 +34,19 @@ def _deck(cams: pd.DataFrame, kel_levels: pd.Series) -> pdk.Deck:
         )
     layers: list[pdk.Layer] = []
     if features:
+        # fill only: the boundaries are a LineLayer (cheap to draw without a GPU, see ui.kelurahan_borders)
         layers.append(
             pdk.Layer(
                 "GeoJsonLayer",
                 {"type": "FeatureCollection", "features": features},
                 id="kelurahan",
-                stroked=True,
+                stroked=False,
                 filled=True,
                 pickable=True,
                 get_fill_color="properties.fill",
-                get_line_color=[255, 255, 255, 200],
-                line_width_min_pixels=0.5,
             )
         )
+        layers.append(ui.borders_layer(ui.kelurahan_borders(root), [255, 255, 255, 200]))
     pts = cams.dropna(subset=["lat", "lon"])
     if not pts.empty:
         pts = pd.DataFrame(
@@ -91,6 +92,12 @@ def _alert_card(row: pd.Series) -> None:
     )
 
 
+@st.cache_data(ttl=data.TTL_LIVE, max_entries=8, show_spinner=False)
+def _deck_json(cams: pd.DataFrame, kel_levels: pd.Series, root: str, lang: str) -> str:
+    """The map's JSON for this camera and kelurahan state (``root`` and ``lang`` key the cache)."""
+    return str(_deck(cams, kel_levels).to_json())
+
+
 @st.fragment(run_every=REFRESH_S)
 def live() -> None:
     """Re-run every REFRESH_S seconds on its own (only this part of the page refreshes)."""
@@ -115,7 +122,9 @@ def _live() -> None:
     left, right = st.columns([3, 1.3])
     with left, ui.section():
         st.subheader(t("map_title"))
-        st.pydeck_chart(_deck(cams, kel_levels), height=560)
+        map_cols = ["camera_id", "name", "lat", "lon", "level", "health"]
+        spec = _deck_json(cams[map_cols], kel_levels, str(data.data_dir()), current_lang())
+        st.pydeck_chart(ui.PrebuiltDeck(spec), height=560)
         st.caption(t("map_legend"))
     with right:
         with ui.section():

@@ -44,17 +44,18 @@ def _sites_map(sites: pd.DataFrame) -> None:
         }
     )
     layers = []
-    feats = ui.kelurahan_features(str(data.data_dir()))
+    root = str(data.data_dir())
+    feats = ui.kelurahan_features(root)
     if feats:
         layers.append(
             pdk.Layer(
                 "GeoJsonLayer",
                 {"type": "FeatureCollection", "features": feats},
+                stroked=False,
                 get_fill_color=[148, 163, 184, 40],
-                get_line_color=[255, 255, 255, 160],
-                line_width_min_pixels=0.5,
             )
         )
+        layers.append(ui.borders_layer(ui.kelurahan_borders(root), [255, 255, 255, 160]))
     layers.append(
         pdk.Layer(
             "ScatterplotLayer",

@@ -24,6 +24,76 @@ def _age(latest: object, now: pd.Timestamp) -> str:
     return t("days_n", n=mins // 1440)
 
 
+def _asset_checks(now: pd.Timestamp) -> None:
+    """Latest result of every asset check (failing first), headline counts and evaluations per day."""
+    st.subheader(t("asset_checks"))
+    missing = data.asset_check_missing_columns()
+    if missing:
+        st.warning(t("asset_checks_bad_table", columns=", ".join(missing)), icon=":material/table_view:")
+        return
+    latest = data.query(data.ASSET_CHECKS_LATEST, live=True)
+    if latest.empty:
+        st.caption(t("no_asset_checks"))
+        return
+    ok = latest["passed"].astype("boolean").fillna(False).astype(bool)  # no result counts as failing
+    failing = latest[~ok]
+    m1, m2, m3 = st.columns(3, border=True)
+    m1.metric(t("checks_total"), ui.fmt_int(len(latest)))
+    m2.metric(t("checks_failing"), ui.fmt_int(len(failing)))
+    m3.metric(t("checks_last_run"), _age(latest["evaluated_at"].max(), now))
+    hourly = data.query(data.ASSET_CHECKS_HOURLY, live=True)
+    if not hourly.empty:
+        daily = ui.wib_series(hourly, "hour")
+        daily["day"] = daily["hour"].dt.floor("D")
+        daily = daily.groupby("day", as_index=False)[["passed", "failed"]].sum()
+        long = daily.melt(id_vars=["day"], value_vars=["passed", "failed"], var_name="result", value_name="n")
+        long["label"] = long["result"].map({"passed": t("check_passed"), "failed": t("check_failed")})
+        chart = (
+            alt.Chart(long)
+            .mark_bar()
+            .encode(
+                x=alt.X("day:T", title=t("day"), timeUnit="yearmonthdate"),
+                y=alt.Y("n:Q", title=None, stack=True, axis=alt.Axis(format="d", tickMinStep=1)),
+                color=alt.Color(
+                    "label:N",
+                    title=None,
+                    scale=alt.Scale(domain=[t("check_passed"), t("check_failed")], range=["#2ea043", "#dc2626"]),
+                ),
+                tooltip=[alt.Tooltip("day:T", title=t("day"), format="%d %b"), "label:N", "n:Q"],
+            )
+            .properties(height=150)
+        )
+        st.caption(t("checks_per_day"))
+        st.altair_chart(chart, width="stretch")
+    show = ui.wib_series(latest, "evaluated_at").assign(passed=ok)
+    st.dataframe(
+        show[
+            [
+                "passed",
+                "asset_key",
+                "check_name",
+                "severity",
+                "description",
+                "evaluated_at",
+                "failures",
+                "metadata_json",
+            ]
+        ],
+        hide_index=True,
+        height=min(35 * (len(show) + 1) + 3, 320),
+        column_config={
+            "passed": st.column_config.CheckboxColumn(t("check_passed")),
+            "asset_key": t("check_asset"),
+            "check_name": t("check_name"),
+            "severity": t("check_severity"),
+            "description": t("check_description"),
+            "evaluated_at": st.column_config.DatetimeColumn(t("latest"), format="D MMM HH:mm"),
+            "failures": st.column_config.NumberColumn(t("check_failures"), format="%d"),
+            "metadata_json": t("check_metadata"),
+        },
+    )
+
+
 def render() -> None:
     ui.page_header("quality_title")
     if not ui.require_lake():
@@ -50,12 +120,8 @@ def render() -> None:
                 },
             )
     with c2, ui.section():
-        st.subheader(t("asset_checks"))
-        checks = data.asset_check_results()
-        if checks.empty:
-            st.caption(t("no_asset_checks"))
-        else:
-            st.dataframe(checks, hide_index=True, height=300)
+        _asset_checks(now)
+    with c2, ui.section():
         issues = data.query(data.REFERENCE_ISSUES)
         if not issues.empty:
             st.subheader(t("reference_issues"))
@@ -76,10 +142,10 @@ def render() -> None:
                 .encode(
                     y=alt.Y("reason:N", title=None, sort="-x", axis=alt.Axis(labelLimit=260)),
                     x=alt.X("rows:Q", title=t("rows"), axis=alt.Axis(format="d", tickMinStep=1)),
-                    color=alt.Color("table_name:N", title=t("table"), legend=alt.Legend(orient="bottom")),
+                    color=alt.Color("table_name:N", title=t("table")),
                     tooltip=["table_name", "reason", "rows"],
                 )
-                .properties(height=36 * quar["reason"].nunique() + 20)
+                .properties(height=alt.Step(32))
             )
             st.altair_chart(chart, width="stretch")
             with st.expander(t("rows")):

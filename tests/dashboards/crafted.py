@@ -57,6 +57,10 @@ CONTRACT_TABLES = {
     "reason VARCHAR, quarantined_at TIMESTAMPTZ",
     "coverage_kelurahan": "kode_kelurahan VARCHAR, layer VARCHAR, demand DOUBLE, covered DOUBLE, covered_share DOUBLE, "
     "run_id VARCHAR",
+    # written by orchestration/check_results.py (the dashboards need the first seven columns)
+    "asset_check_results": "check_name VARCHAR, asset_key VARCHAR, passed BOOLEAN, severity VARCHAR, "
+    "description VARCHAR, metadata_json VARCHAR, evaluated_at TIMESTAMPTZ, run_id VARCHAR, job_name VARCHAR, "
+    "blocking BOOLEAN, partition_key VARCHAR",
     "placement_candidates": "rank INTEGER, site_id VARCHAR, lat DOUBLE, lon DOUBLE, kode_kelurahan VARCHAR, "
     "cell_id VARCHAR, gain_total DOUBLE, gain_flood_2024 DOUBLE, gain_fire_2024 DOUBLE, reason VARCHAR, reason_en VARCHAR, "
     "method VARCHAR, "
@@ -105,9 +109,38 @@ def _jpeg(path: Path) -> None:
     path.write_bytes(buf.tobytes())
 
 
+# (asset key, check name, severity, description) of the crafted asset checks; the last one fails now.
+ASSET_CHECKS = [
+    ("cameras", "cameras_have_kelurahan", "ERROR", "Every camera inside Jakarta has a kelurahan."),
+    ("kelurahan", "kelurahan_codes_unique", "ERROR", "Kelurahan codes are unique Kemendagri codes."),
+    ("risk_hourly_camera", "risk_levels_valid", "WARN", "Risk levels are Normal, Waspada, Siaga or Awas."),
+]
+
+
+def asset_check_rows(days: int = 3) -> list[dict[str, object]]:
+    """One evaluation per check per day; the newest evaluation of the last check fails."""
+    rows: list[dict[str, object]] = []
+    for d in range(days):
+        for i, (asset, check, severity, desc) in enumerate(ASSET_CHECKS):
+            failed = d == 0 and i == len(ASSET_CHECKS) - 1
+            rows.append(
+                {
+                    "check_name": check,
+                    "asset_key": asset,
+                    "passed": not failed,
+                    "severity": severity,
+                    "description": desc,
+                    "metadata_json": json.dumps({"invalid_rows": 7 if failed else 0}),
+                    "evaluated_at": NOW - timedelta(days=d, minutes=10 * (i + 1)),
+                }
+            )
+    return rows
+
+
 def populate(lake: Lake, data_dir: Path) -> None:
     """Small but complete content: every dashboard section has something to show."""
     ensure_tables(lake)
+    lake.append("asset_check_results", asset_check_rows())
     lake.append(
         "kelurahan",
         [
@@ -582,31 +615,77 @@ def populate(lake: Lake, data_dir: Path) -> None:
     )
 
 
-def populate_bench(lake: Lake, n_cameras: int = 1300, days: int = 30, seed: int = 7) -> None:
-    """30 days of hourly marts for ``n_cameras`` cameras spread over Jakarta (for bench/)."""
-    ensure_tables(lake)
-    rng = np.random.default_rng(seed)
-    n_kel = 267
-    kel_codes = [f"31.7{1 + i % 5}.{i // 50:02d}.{1000 + i}" for i in range(n_kel)]
-    lons = 106.70 + 0.26 * (np.arange(n_kel) % 17) / 17
-    lats = -6.35 + 0.25 * (np.arange(n_kel) // 17) / 16
-    lake.append(
-        "kelurahan",
-        [
+# Jakarta's 269 kelurahan boundaries (Dukcapil 2019, in the repository): the benchmark draws real
+# polygons (~55,000 vertices), not squares, so the map payload and draw cost are the city's.
+KELURAHAN_GEOJSON = (
+    Path(__file__).resolve().parents[2] / "ingest/reference/data/population/dukcapil_2019_kelurahan.geojson"
+)
+
+
+def _bench_kelurahan(rng: np.random.Generator) -> tuple[list[dict[str, object]], list[object]]:
+    """Kelurahan rows and their shapely polygons: the real boundaries, else a grid of squares."""
+    from shapely.geometry import box, shape
+
+    if KELURAHAN_GEOJSON.is_file():
+        feats = json.loads(KELURAHAN_GEOJSON.read_text())["features"]
+        rows, polys = [], []
+        for i, f in enumerate(feats):
+            props, geom = f["properties"], shape(f["geometry"])
+            rows.append(
+                {
+                    "kode_kelurahan": str(props.get("kode_kemendagri") or f"31.7{1 + i % 5}.{i // 50:02d}.{1000 + i}"),
+                    "nama_kelurahan": str(props.get("kelurahan") or f"Kelurahan {i}"),
+                    "nama_kecamatan": str(props.get("kecamatan") or f"Kecamatan {i // 10}"),
+                    "nama_kota": str(props.get("kab_kota") or "Jakarta"),
+                    "population": int(props.get("jumlah_penduduk") or rng.integers(5_000, 80_000)),
+                    "centroid_lat": float(geom.centroid.y),
+                    "centroid_lon": float(geom.centroid.x),
+                    "geometry": json.dumps(f["geometry"]),
+                }
+            )
+            polys.append(geom)
+        return rows, polys
+    rows, polys = [], []
+    for i in range(267):
+        lon, lat = 106.70 + 0.26 * (i % 17) / 17, -6.35 + 0.25 * (i // 17) / 16
+        rows.append(
             {
-                "kode_kelurahan": code,
+                "kode_kelurahan": f"31.7{1 + i % 5}.{i // 50:02d}.{1000 + i}",
                 "nama_kelurahan": f"Kelurahan {i}",
                 "nama_kecamatan": f"Kecamatan {i // 10}",
                 "nama_kota": "Jakarta",
                 "population": int(rng.integers(5_000, 80_000)),
-                "centroid_lat": float(lats[i]) + 0.007,
-                "centroid_lon": float(lons[i]) + 0.007,
-                "geometry": _square(float(lons[i]), float(lats[i]), 0.015),
+                "centroid_lat": lat + 0.0075,
+                "centroid_lon": lon + 0.0075,
+                "geometry": _square(lon, lat, 0.015),
             }
-            for i, code in enumerate(kel_codes)
-        ],
-    )
+        )
+        polys.append(box(lon, lat, lon + 0.015, lat + 0.015))
+    return rows, polys
+
+
+def _point_in(poly: object, rng: np.random.Generator) -> tuple[float, float]:
+    import shapely
+
+    x0, y0, x1, y1 = poly.bounds  # type: ignore[attr-defined]
+    for _ in range(200):
+        x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
+        if shapely.contains_xy(poly, x, y):
+            return float(x), float(y)
+    c = poly.representative_point()  # type: ignore[attr-defined]
+    return float(c.x), float(c.y)
+
+
+def populate_bench(lake: Lake, n_cameras: int = 1300, days: int = 30, seed: int = 7) -> None:
+    """30 days of hourly marts for ``n_cameras`` cameras inside Jakarta's real kelurahan (for bench/)."""
+    ensure_tables(lake)
+    rng = np.random.default_rng(seed)
+    kel_rows, polys = _bench_kelurahan(rng)
+    n_kel = len(kel_rows)
+    kel_codes = [str(r["kode_kelurahan"]) for r in kel_rows]
+    lake.append("kelurahan", kel_rows)
     cam_kel = rng.integers(0, n_kel, n_cameras)
+    cam_xy = np.array([_point_in(polys[k], rng) for k in cam_kel])
     cam_ids = [f"CAM-{i:05d}" for i in range(n_cameras)]
     lake.append(
         "cameras",
@@ -615,9 +694,12 @@ def populate_bench(lake: Lake, n_cameras: int = 1300, days: int = 30, seed: int 
                 "camera_id": cam_ids,
                 "name": [f"Kamera {i}" for i in range(n_cameras)],
                 "operator": ["Dishub"] * n_cameras,
-                "lat": lats[cam_kel] + rng.uniform(0, 0.015, n_cameras),
-                "lon": lons[cam_kel] + rng.uniform(0, 0.015, n_cameras),
+                "lat": cam_xy[:, 1],
+                "lon": cam_xy[:, 0],
                 "kelurahan_code": [kel_codes[k] for k in cam_kel],
+                "kelurahan": [kel_rows[k]["nama_kelurahan"] for k in cam_kel],
+                "kecamatan": [kel_rows[k]["nama_kecamatan"] for k in cam_kel],
+                "kota": [kel_rows[k]["nama_kota"] for k in cam_kel],
                 "active": [True] * n_cameras,
             }
         ),

@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 from conftest import APP
+from crafted import ASSET_CHECKS, asset_check_rows
 from streamlit.testing.v1 import AppTest
 
 from dashboards.i18n import translate
+from warehouse.lake import Lake, LakeConfig
+from warehouse.migrations import migrate
 
 PAGES = (
     "pages/overview.py",
@@ -163,6 +166,71 @@ def test_quality_populated(populated_dir: Path) -> None:
     assert {"frames", "frame_scores", "landed_batches", "jaki_quarantine"} <= set(fresh["table"])
     assert metrics(at)[translate("rows")] == "5"  # quarantined rows
     assert metrics(at)[translate("stale_cameras")] == "0"
+
+
+def test_quality_populated_shows_the_latest_asset_check_results(populated_dir: Path) -> None:
+    at = open_page("pages/quality.py")
+    m = metrics(at)
+    assert m[translate("checks_total")] == str(len(ASSET_CHECKS))
+    assert m[translate("checks_failing")] == "1"
+    checks = next(df.value for df in at.dataframe if "check_name" in df.value.columns)
+    assert checks["check_name"].iloc[0] == "risk_levels_valid"  # failing first
+    assert set(checks["check_name"]) == {c for _, c, _, _ in ASSET_CHECKS}
+    assert translate("no_asset_checks") not in texts(at)
+
+
+def _lake_with(root: Path, ddl: str, rows: list[dict[str, object]]) -> None:
+    lk = Lake(LakeConfig(root=root))
+    try:
+        migrate(lk)
+        # the migrations may already create the table: replace it with exactly the columns under test
+        lk.write(lambda cur: cur.execute("DROP TABLE IF EXISTS asset_check_results"))
+        lk.write(lambda cur: cur.execute(ddl))
+        if rows:
+            lk.append("asset_check_results", rows)
+    finally:
+        lk.close()
+
+
+CONTRACT_DDL = (
+    "CREATE TABLE asset_check_results (check_name VARCHAR, asset_key VARCHAR, passed BOOLEAN, "
+    "severity VARCHAR, description VARCHAR, metadata_json VARCHAR, evaluated_at TIMESTAMPTZ)"
+)
+
+
+@pytest.mark.parametrize(
+    ("ddl", "rows", "expect_key", "expect_failing"),
+    [
+        (CONTRACT_DDL, "crafted", None, "1"),  # exactly the contract's columns
+        (CONTRACT_DDL, [], "no_asset_checks", None),  # the table exists, nothing recorded yet
+        (
+            "CREATE TABLE asset_check_results (check_name VARCHAR, asset_key VARCHAR, passed BOOLEAN)",
+            [],
+            "asset_checks_bad_table",
+            None,
+        ),
+    ],
+)
+def test_quality_asset_checks_follow_the_table_contract(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ddl: str,
+    rows: object,
+    expect_key: str | None,
+    expect_failing: str | None,
+) -> None:
+    root = tmp_path / "pantau-data"
+    _lake_with(root, ddl, asset_check_rows() if rows == "crafted" else [])
+    monkeypatch.setenv("PANTAU_DATA_DIR", str(root))
+    at = open_page("pages/quality.py")
+    said = texts(at)
+    if expect_key is not None:
+        assert translate(expect_key).split("{")[0] in said
+    if expect_failing is not None:
+        assert metrics(at)[translate("checks_failing")] == expect_failing
+        assert len(at.get("vega_lite_chart")) >= 1  # evaluations per day
+    else:
+        assert translate("checks_failing") not in metrics(at)
 
 
 def test_planning_populated_shows_stored_sites(populated_dir: Path) -> None:
