@@ -978,3 +978,54 @@ def can_acknowledge(root: Path | None = None) -> bool:
     except ImportError:
         return False
     return ops_db(root) is not None
+
+
+# -- live alert state from the operational DB (the lake copy lags until the next export) ------
+def _ops_frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    df = pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=list(columns))
+    for col in ("opened_at", "updated_at", "at"):
+        if col in df.columns:
+            df[col] = pd.to_datetime(df[col], utc=True).dt.tz_convert(WIB)
+    return df
+
+
+def ops_alerts(alert_ids: Sequence[str] = (), root: Path | None = None) -> pd.DataFrame | None:
+    """Current state (alerts-page columns) of every active alert and of ``alert_ids`` in the ops DB.
+
+    None when there is no operational DB; the lake's ``alerts`` table is then all there is.
+    """
+    ops = ops_db(root)
+    if ops is None:
+        return None
+    from alerts.lifecycle import AlertNotFoundError, get_alert, list_alerts
+
+    try:
+        rows = list_alerts(ops, active_only=True)
+        seen = {r["alert_id"] for r in rows}
+        for alert_id in dict.fromkeys(a for a in alert_ids if a not in seen):
+            try:
+                rows.append(get_alert(ops, alert_id))
+            except AlertNotFoundError:
+                continue  # only in the lake (e.g. an older ops DB): the lake row stands
+    except Exception as exc:
+        log.warning("operational DB not readable: %s", exc)
+        return None
+    return _ops_frame(rows, _ALERT_COLS)
+
+
+OPS_VERSION_COLS = ("version", "updated_at", "status", "level", "reason", "actor")
+
+
+def ops_alert_versions(alert_id: str, root: Path | None = None) -> pd.DataFrame | None:
+    """Every transition of ``alert_id`` in the ops DB (who did what), or None without one."""
+    ops = ops_db(root)
+    if ops is None:
+        return None
+    from alerts.lifecycle import transitions
+
+    try:
+        rows = [{**r, "updated_at": r["at"]} for r in transitions(ops, alert_id)]
+    except Exception as exc:
+        log.warning("operational DB not readable: %s", exc)
+        return None
+    return _ops_frame(rows, OPS_VERSION_COLS)

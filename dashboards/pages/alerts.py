@@ -37,6 +37,29 @@ def _apply(df: pd.DataFrame, statuses: list[str], hazards: list[str], levels: li
     return df
 
 
+def _live(lake: pd.DataFrame, ops: pd.DataFrame | None) -> pd.DataFrame:
+    """The lake's latest row per alert, replaced by the ops DB's current row where it has one.
+
+    The lake copy is refreshed by the export job; an acknowledgement (or an alert opened since
+    the last export) must show at once, so the operational DB wins where it knows the alert.
+    """
+    if ops is None or ops.empty:
+        return lake
+    if lake.empty:
+        return ops.reset_index(drop=True)
+    return pd.concat([lake[~lake["alert_id"].isin(ops["alert_id"])], ops], ignore_index=True)
+
+
+def _active_first(df: pd.DataFrame) -> pd.DataFrame:
+    rank = df["level"].map(data.LEVEL_RANK).fillna(-1)
+    return (
+        df.assign(_rank=rank)
+        .sort_values(["_rank", "opened_at"], ascending=[False, False])
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
+
+
 def _table(df: pd.DataFrame) -> None:
     show = df[
         ["alert_id", "level", "hazard", "status", "camera_id", "kelurahan_code", "opened_at", "updated_at", "reason"]
@@ -102,11 +125,59 @@ def _delivery_chart(counts: pd.DataFrame) -> alt.Chart:
     )
 
 
+ACK_OUTCOME = "alerts_ack_outcome"  # (alert id, "success" | "warning", message) for the next run
+PICK = "alerts_detail_pick"
+
+
+def _ack_form(alert_id: str) -> None:
+    # The acknowledgement runs in the submit callback, before the page is drawn again: the page
+    # then shows the alert as it is now, and a refusal is reported even when the alert changed
+    # (cancelled, resolved) between drawing the form and pressing the button.
+    with st.form(f"ack-{alert_id}"):
+        st.text_input(t("ack_by"), key=f"ack-actor-{alert_id}")
+        st.form_submit_button(t("acknowledge"), type="primary", on_click=_acknowledge, args=(alert_id,))
+
+
+def _acknowledge(alert_id: str) -> None:
+    actor = str(st.session_state.get(f"ack-actor-{alert_id}") or "").strip() or "dashboard"
+    try:
+        data.acknowledge_alert(alert_id, actor)
+        outcome = (alert_id, "success", t("ack_done", id=alert_id))
+    except Exception as exc:  # the lifecycle refuses bad transitions: tell the officer
+        ui.log.warning("acknowledge %s failed: %s", alert_id, exc)
+        outcome = (alert_id, "warning", t("ack_failed", err=_refusal(alert_id, exc)))
+    st.session_state[ACK_OUTCOME] = outcome
+
+
+def _refusal(alert_id: str, exc: Exception) -> str:
+    if isinstance(exc, KeyError):  # alerts.lifecycle.AlertNotFoundError: only the lake knows it
+        return f"alert {alert_id} not found in the operational alerts database"
+    return str(exc)  # e.g. "alert ... is cancelled, not active"
+
+
+def _show_outcome(outcome: tuple[str, str, str] | None) -> None:
+    """The result of the acknowledgement just submitted (shown once, after the rerun)."""
+    if outcome is None:
+        return
+    _, kind, text = outcome
+    if kind == "success":
+        st.success(text, icon=":material/task_alt:")
+    else:
+        st.warning(text, icon=":material/block:")
+
+
 def _detail(df: pd.DataFrame) -> None:
     ids = df["alert_id"].tolist()
+    outcome = st.session_state.pop(ACK_OUTCOME, None)
+    if outcome is not None and outcome[0] in ids:  # keep the alert just acted on in view
+        st.session_state[PICK] = outcome[0]
+    elif outcome is not None:  # filtered out meanwhile: still say what happened
+        _show_outcome(outcome)
+        outcome = None
     alert_id = st.selectbox(
         t("choose_alert"),
         ids,
+        key=PICK,
         format_func=lambda a: f"{a} · {ui.hazard_label(df.set_index('alert_id').at[a, 'hazard'])}",
     )
     row = df[df["alert_id"] == alert_id].iloc[0]
@@ -117,29 +188,23 @@ def _detail(df: pd.DataFrame) -> None:
         m2.metric(t("hazard"), ui.hazard_label(row["hazard"]))
         m3.metric(t("status"), str(row["status"]))
         st.markdown(f"**{t('reason')}:** {row['reason'] or '—'}")
-        versions = data.query(data.ALERT_VERSIONS, [alert_id], live=True)
-        if not versions.empty:
-            for v in versions.itertuples(index=False):
-                st.markdown(
-                    f"- v{v.version} · {ui.fmt_time(v.updated_at)} · **{v.status}** · {ui.level_label(v.level)} · {v.reason or ''}"
-                )
+        versions = data.ops_alert_versions(alert_id)
+        if versions is None or versions.empty:
+            versions = data.query(data.ALERT_VERSIONS, [alert_id], live=True)
+        for v in versions.itertuples(index=False):
+            st.markdown(
+                f"- v{v.version} · {ui.fmt_time(v.updated_at)} · **{v.status}** · {ui.level_label(v.level)} · {v.reason or ''}"
+            )
         if isinstance(row["evidence"], str) and row["evidence"].strip():
             with st.expander(t("evidence")):
                 try:
                     st.json(json.loads(row["evidence"]))
                 except ValueError:
                     st.code(row["evidence"])
+        _show_outcome(outcome)
         if row["status"] in data.ACTIVE_ALERT_STATUSES and row["status"] != "acknowledged":
             if data.can_acknowledge():
-                with st.form(f"ack-{alert_id}"):
-                    actor = st.text_input(t("ack_by"))
-                    if st.form_submit_button(t("acknowledge"), type="primary"):
-                        try:
-                            data.acknowledge_alert(alert_id, actor or "dashboard")
-                            st.success(t("ack_done", id=alert_id))
-                        except Exception as exc:  # the lifecycle refuses bad transitions: tell the officer
-                            ui.log.warning("acknowledge %s failed: %s", alert_id, exc)
-                            st.warning(t("ack_failed", err=str(exc)))
+                _ack_form(alert_id)
             else:
                 st.caption(t("ack_readonly"))
     with right, ui.section():
@@ -168,9 +233,14 @@ def render() -> None:
         return
     statuses, hazards, levels, days = _filters()
     since = pd.Timestamp.now(tz="UTC") - timedelta(days=days)
+    lake_active = data.query(data.ALERTS_ACTIVE, live=True)
     recent = data.query(data.ALERTS_SINCE, [since.to_pydatetime()], live=True)
-    active = _apply(data.query(data.ALERTS_ACTIVE, live=True), statuses, hazards, levels)
-    past = _apply(recent[~recent["status"].isin(data.ACTIVE_ALERT_STATUSES)], statuses, hazards, levels)
+    lake = pd.concat([df for df in (lake_active, recent) if not df.empty] or [lake_active], ignore_index=True)
+    current = _live(lake.drop_duplicates("alert_id"), data.ops_alerts(lake_active["alert_id"].tolist()))
+    is_active = current["status"].isin(data.ACTIVE_ALERT_STATUSES)
+    active = _apply(_active_first(current[is_active]), statuses, hazards, levels)
+    past = current[~is_active & (current["opened_at"] >= since)].sort_values("opened_at", ascending=False)
+    past = _apply(past, statuses, hazards, levels)
     tab_active, tab_past = st.tabs([f"{t('active_tab')} ({len(active)})", f"{t('past_tab')} ({len(past)})"])
     with tab_active, ui.section():
         if active.empty:

@@ -749,3 +749,87 @@ def populate_bench(lake: Lake, n_cameras: int = 1300, days: int = 30, seed: int 
             }
         ),
     )
+
+
+# -- alerts made by the alerts package itself (acknowledgement tests) ----------------------
+# camera index, hazard, level, reason: opened in this order, listed Awas first
+ACK_ALERTS = (
+    (3, "flood", "Siaga", "flood 0.85 for 15 min"),
+    (0, "fire", "Awas", "fire 0.93 for 3 min"),
+)
+
+
+def open_alerts(ops_url: str, lake: Lake, data_dir: Path) -> list[str]:
+    """Open ``ACK_ALERTS`` through the alerts lifecycle, export them to the lake, publish their CAP files.
+
+    Returns the alert ids in ``ACK_ALERTS`` order. Each alert is active in the operational DB at
+    ``ops_url`` and in the lake's ``alerts`` table, as the alerts sensor and export job leave them.
+    """
+    from alerts.db import OpsDB
+    from alerts.export import export_alerts_to_lake, publish_cap_and_feed
+    from alerts.lifecycle import AlertLifecycle
+    from alerts.models import CameraInfo, Decision, Level, utcnow
+    from alerts.subscriptions import SubscriptionSpec, add_subscription
+    from warehouse.object_store import LocalObjectStore
+
+    ops = OpsDB(ops_url)
+    ids: list[str] = []
+    try:
+        add_subscription(
+            ops,
+            SubscriptionSpec(
+                name="Lurah Kampung Melayu",
+                channel="email",
+                target="lurah@kampungmelayu.example",
+                area_type="kelurahan",
+                area_code=KELURAHAN[2][0],
+                min_level="Siaga",
+            ),
+        )
+        lifecycle = AlertLifecycle(ops)
+        for n, (k, hazard, level, reason) in enumerate(ACK_ALERTS):
+            cid, name, kel_i = CAMERAS[k]
+            code, kel, kec, lon, lat = KELURAHAN[kel_i]
+            camera = CameraInfo(cid, name, lat + 0.005, lon + 0.005, code, kel, code[:8], kec, code[:5])
+            at = utcnow() - timedelta(minutes=30 - 10 * n)
+            decision = Decision(cid, hazard, "open", Level.parse(level), at, reason, {hazard: 0.9})
+            opened = lifecycle.apply(decision, camera)
+            assert opened is not None and opened.status == "open"
+            ids.append(opened.alert_id)
+        export_alerts_to_lake(ops, lake)
+        publish_cap_and_feed(ops, LocalObjectStore(data_dir / "store"))
+    finally:
+        ops.dispose()
+    return ids
+
+
+def build_alerts_data_dir(root: Path) -> list[str]:
+    """A migrated lake in ``root`` with ``<root>/ops.sqlite`` holding ``ACK_ALERTS`` (see :func:`open_alerts`)."""
+    from alerts.db import sqlite_url
+    from warehouse.lake import LakeConfig
+    from warehouse.migrations import migrate
+
+    lake = Lake(LakeConfig(root=root))
+    try:
+        migrate(lake)
+        return open_alerts(sqlite_url(str(root)), lake, root)
+    finally:
+        lake.close()
+
+
+def copy_data_dir(src: Path, dst: Path) -> Path:
+    """Copy a data folder (lake, store, ops DB) and point the copied lake catalog at the copied files."""
+    import shutil
+    import sqlite3
+
+    from warehouse.lake import LakeConfig
+
+    shutil.copytree(src, dst)
+    cfg = LakeConfig(root=dst)
+    db = sqlite3.connect(cfg.catalog_path)
+    try:
+        with db:
+            db.execute("UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'", (cfg.data_path,))
+    finally:
+        db.close()
+    return dst

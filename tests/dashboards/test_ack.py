@@ -1,0 +1,186 @@
+"""Acknowledging an alert on the Alerts page (Streamlit AppTest), against the alerts package's own DB.
+
+The data folder holds a migrated lake and ``ops.sqlite`` with two alerts opened through
+``alerts.lifecycle`` and exported to the lake by ``alerts.export`` (see ``crafted.open_alerts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from crafted import ACK_ALERTS, build_alerts_data_dir, copy_data_dir
+from streamlit.testing.v1 import AppTest
+from test_app import assert_clean, metrics, open_page, texts
+
+from alerts.db import OpsDB, sqlite_url
+from alerts.lifecycle import AlertLifecycle, get_alert, transitions
+from dashboards.i18n import translate
+
+FLOOD, FIRE = 0, 1  # positions in ACK_ALERTS
+
+
+@pytest.fixture(scope="module")
+def _alerts_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    root = tmp_path_factory.mktemp("ack") / "pantau-data"
+    return root, build_alerts_data_dir(root)
+
+
+@pytest.fixture
+def alerts_dir(
+    _alerts_template: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, list[str]]:
+    """A private copy of the data folder (each test changes its ops DB) set as the dashboards' data dir."""
+    template, ids = _alerts_template
+    root = copy_data_dir(template, tmp_path / "pantau-data")
+    monkeypatch.setenv("PANTAU_DATA_DIR", str(root))
+    monkeypatch.delenv("PANTAU_OPS_DB_URL", raising=False)
+    return root, ids
+
+
+@pytest.fixture
+def ops(alerts_dir: tuple[Path, list[str]]) -> Iterator[OpsDB]:
+    db = OpsDB(sqlite_url(str(alerts_dir[0])), create=False)
+    yield db
+    db.dispose()
+
+
+def pick(at: AppTest, alert_id: str) -> AppTest:
+    at.selectbox(key="alerts_detail_pick").set_value(alert_id).run()
+    assert_clean(at)
+    return at
+
+
+def ack_widgets(at: AppTest) -> tuple[list[object], list[object]]:
+    """The actor field and the acknowledge button the page offers now."""
+    fields = [w for w in at.text_input if w.label == translate("ack_by")]
+    buttons = [b for b in at.button if b.label == translate("acknowledge")]
+    return fields, buttons
+
+
+def acknowledge(at: AppTest, actor: str) -> AppTest:
+    fields, buttons = ack_widgets(at)
+    assert len(fields) == 1 and len(buttons) == 1, "the page must offer the acknowledge form"
+    fields[0].input(actor)  # type: ignore[attr-defined]
+    buttons[0].click().run()  # type: ignore[attr-defined]
+    assert_clean(at)
+    return at
+
+
+def table_status(at: AppTest, alert_id: str) -> str:
+    active = at.dataframe[0].value
+    return str(active.set_index("alert_id").at[alert_id, "status"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "recorded"),
+    [
+        ("Budi Santoso", "Budi Santoso"),
+        ("  Siti Rahma  ", "Siti Rahma"),  # stray spaces from the keyboard are not part of the name
+        ("", "dashboard"),  # nothing typed: recorded as the dashboard, not refused
+    ],
+)
+def test_acknowledging_records_the_officer_and_shows_at_once(
+    alerts_dir: tuple[Path, list[str]], ops: OpsDB, typed: str, recorded: str
+) -> None:
+    _, ids = alerts_dir
+    flood, fire = ids[FLOOD], ids[FIRE]
+    at = open_page("pages/alerts.py")
+    assert at.tabs[0].label == f"{translate('active_tab')} ({len(ACK_ALERTS)})"
+    assert at.selectbox(key="alerts_detail_pick").value == fire  # Awas first
+    pick(at, flood)
+    assert metrics(at)[translate("status")] == "open"
+    assert table_status(at, flood) == "open"
+
+    acknowledge(at, typed)
+
+    assert [s.value for s in at.success] == [translate("ack_done", id=flood)]
+    assert not at.warning
+    # the operational DB, read through the alerts package
+    row = get_alert(ops, flood)
+    assert (row["status"], row["acknowledged_by"]) == ("acknowledged", recorded)
+    last = transitions(ops, flood)[-1]
+    assert (last["status"], last["actor"], last["msg_type"]) == ("acknowledged", recorded, None)  # not broadcast
+    assert get_alert(ops, fire)["status"] == "open"
+    # the page, right after the submit: new status everywhere, no second acknowledgement offered
+    assert at.selectbox(key="alerts_detail_pick").value == flood
+    assert metrics(at)[translate("status")] == "acknowledged"
+    assert table_status(at, flood) == "acknowledged" and table_status(at, fire) == "open"
+    assert at.tabs[0].label.endswith(f"({len(ACK_ALERTS)})")  # acknowledged alerts are still active
+    assert f"**acknowledged** · Siaga · acknowledged by {recorded}" in texts(at)
+    assert ack_widgets(at) == ([], [])
+    # the confirmation is shown once; the status stays
+    at.run()
+    assert_clean(at)
+    assert not at.success or translate("ack_done", id=flood) not in [s.value for s in at.success]
+    assert metrics(at)[translate("status")] == "acknowledged"
+    # the other alert can still be acknowledged
+    pick(at, fire)
+    assert metrics(at)[translate("status")] == "open"
+    assert [len(w) for w in ack_widgets(at)] == [1, 1]
+
+
+def _cancel_meanwhile(root: Path, alert_id: str) -> None:
+    """A supervisor cancels the alert (CLI or another screen) after the page was drawn."""
+    ops = OpsDB(sqlite_url(str(root)), create=False)
+    try:
+        AlertLifecycle(ops).cancel(alert_id, reason="false alarm: river cam glare", actor="supervisor")
+    finally:
+        ops.dispose()
+
+
+def _fresh_ops_db(root: Path, alert_id: str) -> None:
+    """The ops DB was rebuilt: the lake still lists the alert, the ops DB has never heard of it."""
+    for f in root.glob("ops.sqlite*"):
+        f.unlink()
+    OpsDB(sqlite_url(str(root))).dispose()
+
+
+@pytest.mark.parametrize(
+    ("change", "when", "refusal", "status_after"),
+    [
+        (_cancel_meanwhile, "after_drawing", "is cancelled, not active", "cancelled"),
+        (_fresh_ops_db, "before_opening", "not found in the operational alerts database", "open"),
+    ],
+    ids=["cancelled-meanwhile", "unknown-to-ops-db"],
+)
+def test_a_refused_acknowledgement_is_a_warning_not_a_crash(
+    alerts_dir: tuple[Path, list[str]], change: object, when: str, refusal: str, status_after: str
+) -> None:
+    root, ids = alerts_dir
+    flood = ids[FLOOD]
+    if when == "before_opening":
+        change(root, flood)  # type: ignore[operator]
+    at = pick(open_page("pages/alerts.py"), flood)
+    assert metrics(at)[translate("status")] == "open"
+    if when == "after_drawing":
+        change(root, flood)  # type: ignore[operator]
+
+    acknowledge(at, "Budi Santoso")
+
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(translate("ack_failed", err="")) and flood in warnings[0] and refusal in warnings[0]
+    assert "Traceback" not in texts(at)
+    assert not at.success
+    assert metrics(at)[translate("status")] == status_after
+    ops = OpsDB(sqlite_url(str(root)), create=False)
+    try:
+        statuses = [t["status"] for t in transitions(ops, flood)]
+    finally:
+        ops.dispose()
+    assert "acknowledged" not in statuses
+    if status_after == "cancelled":  # a closed alert: moved to the past tab, nothing to acknowledge
+        assert ack_widgets(at) == ([], [])
+        assert at.tabs[1].label.endswith("(1)")
+
+
+def test_without_an_ops_db_the_page_is_read_only(alerts_dir: tuple[Path, list[str]]) -> None:
+    root, ids = alerts_dir
+    for f in root.glob("ops.sqlite*"):
+        f.unlink()
+    at = pick(open_page("pages/alerts.py"), ids[FLOOD])
+    assert metrics(at)[translate("status")] == "open"  # the lake's copy
+    assert ack_widgets(at) == ([], [])
+    assert translate("ack_readonly") in texts(at)
