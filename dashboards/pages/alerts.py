@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import altair as alt
@@ -10,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import data, ui
-from dashboards.i18n import t
+from dashboards.i18n import STRINGS, t
 
 STATUSES = ("open", "updated", "acknowledged", "resolved", "cancelled")
 HAZARDS = ("flood", "fire", "smoke", "crowd", "camera")
@@ -18,7 +19,7 @@ HAZARDS = ("flood", "fire", "smoke", "crowd", "camera")
 
 def _filters() -> tuple[list[str], list[str], list[str], int]:
     c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
-    statuses = c1.multiselect(t("filter_status"), STATUSES, default=[], placeholder=t("all"))
+    statuses = c1.multiselect(t("filter_status"), STATUSES, default=[], format_func=status_label, placeholder=t("all"))
     hazards = c2.multiselect(t("filter_hazard"), HAZARDS, default=[], format_func=ui.hazard_label, placeholder=t("all"))
     levels = c3.multiselect(
         t("filter_level"), data.LEVELS[1:], default=[], format_func=ui.level_label, placeholder=t("all")
@@ -66,6 +67,7 @@ def _table(df: pd.DataFrame) -> None:
     ].copy()
     show["level"] = show["level"].map(ui.level_label)
     show["hazard"] = show["hazard"].map(ui.hazard_label)
+    show["status"] = show["status"].map(status_label)
     show = ui.wib_series(ui.wib_series(show, "opened_at"), "updated_at")
     st.dataframe(
         show,
@@ -149,10 +151,19 @@ def _acknowledge(alert_id: str) -> None:
     st.session_state[ACK_OUTCOME] = outcome
 
 
+def status_label(status: object) -> str:
+    """An alert status in the session language (unknown values as they are)."""
+    key = f"status_{status}"
+    return t(key) if key in STRINGS else str(status)
+
+
 def _refusal(alert_id: str, exc: Exception) -> str:
     if isinstance(exc, KeyError):  # alerts.lifecycle.AlertNotFoundError: only the lake knows it
-        return f"alert {alert_id} not found in the operational alerts database"
-    return str(exc)  # e.g. "alert ... is cancelled, not active"
+        return t("ack_not_found", id=alert_id)
+    m = re.fullmatch(r"alert (\S+) is (\w+), not active", str(exc))
+    if m:  # the lifecycle's refusal of a non-active alert
+        return t("ack_not_active", id=alert_id, status=status_label(m.group(2)))
+    return str(exc)
 
 
 def _show_outcome(outcome: tuple[str, str, str] | None) -> None:
@@ -186,14 +197,14 @@ def _detail(df: pd.DataFrame) -> None:
         m1, m2, m3 = st.columns(3, border=True)
         m1.metric(t("level"), ui.level_label(row["level"]))
         m2.metric(t("hazard"), ui.hazard_label(row["hazard"]))
-        m3.metric(t("status"), str(row["status"]))
+        m3.metric(t("status"), status_label(row["status"]))
         st.markdown(f"**{t('reason')}:** {row['reason'] or '—'}")
         versions = data.ops_alert_versions(alert_id)
         if versions is None or versions.empty:
             versions = data.query(data.ALERT_VERSIONS, [alert_id], live=True)
         for v in versions.itertuples(index=False):
             st.markdown(
-                f"- v{v.version} · {ui.fmt_time(v.updated_at)} · **{v.status}** · {ui.level_label(v.level)} · {v.reason or ''}"
+                f"- v{v.version} · {ui.fmt_time(v.updated_at)} · **{status_label(v.status)}** · {ui.level_label(v.level)} · {v.reason or ''}"
             )
         if isinstance(row["evidence"], str) and row["evidence"].strip():
             with st.expander(t("evidence")):

@@ -18,6 +18,8 @@ from alerts.db import OpsDB, sqlite_url
 from alerts.lifecycle import AlertLifecycle, get_alert, transitions
 from dashboards.i18n import translate
 
+OPEN, ACKED = translate("status_open"), translate("status_acknowledged")
+
 FLOOD, FIRE = 0, 1  # positions in ACK_ALERTS
 
 
@@ -90,8 +92,8 @@ def test_acknowledging_records_the_officer_and_shows_at_once(
     assert at.tabs[0].label == f"{translate('active_tab')} ({len(ACK_ALERTS)})"
     assert at.selectbox(key="alerts_detail_pick").value == fire  # Awas first
     pick(at, flood)
-    assert metrics(at)[translate("status")] == "open"
-    assert table_status(at, flood) == "open"
+    assert metrics(at)[translate("status")] == OPEN
+    assert table_status(at, flood) == OPEN
 
     acknowledge(at, typed)
 
@@ -105,19 +107,19 @@ def test_acknowledging_records_the_officer_and_shows_at_once(
     assert get_alert(ops, fire)["status"] == "open"
     # the page, right after the submit: new status everywhere, no second acknowledgement offered
     assert at.selectbox(key="alerts_detail_pick").value == flood
-    assert metrics(at)[translate("status")] == "acknowledged"
-    assert table_status(at, flood) == "acknowledged" and table_status(at, fire) == "open"
+    assert metrics(at)[translate("status")] == ACKED
+    assert table_status(at, flood) == ACKED and table_status(at, fire) == OPEN
     assert at.tabs[0].label.endswith(f"({len(ACK_ALERTS)})")  # acknowledged alerts are still active
-    assert f"**acknowledged** · Siaga · acknowledged by {recorded}" in texts(at)
+    assert f"**{ACKED}** · Siaga · acknowledged by {recorded}" in texts(at)
     assert ack_widgets(at) == ([], [])
     # the confirmation is shown once; the status stays
     at.run()
     assert_clean(at)
     assert not at.success or translate("ack_done", id=flood) not in [s.value for s in at.success]
-    assert metrics(at)[translate("status")] == "acknowledged"
+    assert metrics(at)[translate("status")] == ACKED
     # the other alert can still be acknowledged
     pick(at, fire)
-    assert metrics(at)[translate("status")] == "open"
+    assert metrics(at)[translate("status")] == OPEN
     assert [len(w) for w in ack_widgets(at)] == [1, 1]
 
 
@@ -140,8 +142,8 @@ def _fresh_ops_db(root: Path, alert_id: str) -> None:
 @pytest.mark.parametrize(
     ("change", "when", "refusal", "status_after"),
     [
-        (_cancel_meanwhile, "after_drawing", "is cancelled, not active", "cancelled"),
-        (_fresh_ops_db, "before_opening", "not found in the operational alerts database", "open"),
+        (_cancel_meanwhile, "after_drawing", "ack_not_active", "cancelled"),
+        (_fresh_ops_db, "before_opening", "ack_not_found", "open"),
     ],
     ids=["cancelled-meanwhile", "unknown-to-ops-db"],
 )
@@ -153,7 +155,7 @@ def test_a_refused_acknowledgement_is_a_warning_not_a_crash(
     if when == "before_opening":
         change(root, flood)  # type: ignore[operator]
     at = pick(open_page("pages/alerts.py"), flood)
-    assert metrics(at)[translate("status")] == "open"
+    assert metrics(at)[translate("status")] == OPEN
     if when == "after_drawing":
         change(root, flood)  # type: ignore[operator]
 
@@ -161,10 +163,11 @@ def test_a_refused_acknowledgement_is_a_warning_not_a_crash(
 
     warnings = [w.value for w in at.warning]
     assert len(warnings) == 1, warnings
-    assert warnings[0].startswith(translate("ack_failed", err="")) and flood in warnings[0] and refusal in warnings[0]
+    reason = translate(refusal, id=flood, status=translate(f"status_{status_after}"))
+    assert warnings[0] == translate("ack_failed", err=reason)  # in the session language, naming the alert
     assert "Traceback" not in texts(at)
     assert not at.success
-    assert metrics(at)[translate("status")] == status_after
+    assert metrics(at)[translate("status")] == translate(f"status_{status_after}")
     ops = OpsDB(sqlite_url(str(root)), create=False)
     try:
         statuses = [t["status"] for t in transitions(ops, flood)]
@@ -181,6 +184,6 @@ def test_without_an_ops_db_the_page_is_read_only(alerts_dir: tuple[Path, list[st
     for f in root.glob("ops.sqlite*"):
         f.unlink()
     at = pick(open_page("pages/alerts.py"), ids[FLOOD])
-    assert metrics(at)[translate("status")] == "open"  # the lake's copy
+    assert metrics(at)[translate("status")] == OPEN  # the lake's copy
     assert ack_widgets(at) == ([], [])
     assert translate("ack_readonly") in texts(at)

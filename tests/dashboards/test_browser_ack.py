@@ -90,7 +90,7 @@ def test_officer_acknowledges_an_alert_in_the_browser(served: tuple[str, Path, l
             page.get_by_role("option", name=f"{flood} · {translate('hazard_flood')}").click()
             _settle(page)
             status = page.locator('[data-testid="stMetric"]').filter(has_text=translate("status"))
-            expect(status).to_contain_text("open")
+            expect(status).to_contain_text(translate("status_open"))
 
             page.get_by_label(translate("ack_by")).fill(OFFICER)
             page.get_by_role("button", name=translate("acknowledge")).click()
@@ -98,7 +98,7 @@ def test_officer_acknowledges_an_alert_in_the_browser(served: tuple[str, Path, l
             done.wait_for(timeout=60_000)
             _settle(page)
 
-            expect(status).to_contain_text("acknowledged")
+            expect(status).to_contain_text(translate("status_acknowledged"))
             assert page.get_by_role("button", name=translate("acknowledge")).count() == 0
             assert page.get_by_label(translate("ack_by")).count() == 0
             shot = tmp_path / "alerts-acknowledged.png"
