@@ -49,16 +49,27 @@ def _warm_imports() -> None:
 def _warm_data() -> None:
     """The shared read-only lake handle and the caches every Overview and Camera view starts with."""
     from dashboards import data, ui
+    from dashboards.i18n import DEFAULT_LANG
 
     if data.get_lake() is None:
         return
     root = str(data.data_dir())
     data.tables()
     cams = data.camera_state()
-    data.kelurahan_state(cams)
+    kel_levels = data.kelurahan_state(cams)
     data.query(data.ALERTS_ACTIVE, live=True)
     ui.kelurahan_features(root)
+    ui.kelurahan_features(root, city=False)  # the Camera page's kelurahan outline
     ui.kelurahan_borders(root)
+    # the Overview's map as its first view asks for it (same arguments: the cache's key); the
+    # labels are read outside a session here (Streamlit warns once per label: nothing is wrong)
+    ctx_log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    level = ctx_log.level
+    ctx_log.setLevel(logging.ERROR)
+    try:
+        ui.city_map_json(cams[list(ui.CITY_MAP_COLUMNS)], kel_levels, root, DEFAULT_LANG)
+    finally:
+        ctx_log.setLevel(level)
 
 
 def warm_up() -> None:

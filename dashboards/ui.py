@@ -192,7 +192,15 @@ def wib_series(df: pd.DataFrame, col: str) -> pd.DataFrame:
 
 
 COORD_DECIMALS = 5  # ~1 m at Jakarta's latitude: plenty for a city map, a third of the JSON
-SIMPLIFY_DEG = 0.0002  # ~22 m: below a pixel up to zoom 12, a sixth of the kelurahan vertices
+SIMPLIFY_DEG = 0.0002  # ~22 m: below a pixel up to zoom 12 (a kelurahan's own map, zoom 13.5)
+# The city view (Overview, Planning) opens at zoom ~9.5-10.5, where a pixel is 50-110 m: the
+# boundaries are simplified as a coverage (shared edges simplified once, so neighbours still meet
+# and every border still matches the fills) with a ~0.0006 deg (~65 m) tolerance, coordinates
+# rounded to 4 decimals (~11 m). Real kelurahan: 55,423 vertices -> 7,836 (8,684 with the old
+# per-polygon simplification, whose shared edges differed on each side), 6,248 border segments
+# -> 4,531; the Overview's map JSON 711 -> 575 KiB.
+CITY_SIMPLIFY_DEG = 0.0006
+CITY_DECIMALS = 4
 
 
 def _simplified(geometry: str, tolerance: float = SIMPLIFY_DEG) -> Any:
@@ -206,6 +214,31 @@ def _simplified(geometry: str, tolerance: float = SIMPLIFY_DEG) -> Any:
     return shapely.transform(geom, lambda xy: np.round(xy, COORD_DECIMALS))
 
 
+def simplify_coverage(geoms: list[Any], tolerance: float, decimals: int) -> list[Any]:
+    """Simplify polygons that tile an area together: an edge two polygons share is simplified once.
+
+    GEOS's coverage simplification (Visvalingam-Whyatt on the shared edges) keeps neighbours
+    meeting exactly; simplifying each polygon alone moves a shared edge differently on either side
+    (slivers, and twice the boundary segments to draw). Polygons that collapse or become invalid
+    fall back to their own topology-preserving simplification.
+    """
+    import shapely
+
+    if not geoms:
+        return []
+    arr = np.empty(len(geoms), dtype=object)
+    arr[:] = geoms
+    try:
+        simple = shapely.coverage_simplify(arr, tolerance)
+    except (AttributeError, shapely.errors.GEOSException, ValueError) as exc:  # GEOS < 3.12, odd input
+        log.warning("coverage simplification failed (%s): simplifying each polygon", exc)
+        simple = shapely.simplify(arr, tolerance, preserve_topology=True)
+    bad = shapely.is_empty(simple) | ~shapely.is_valid(simple)
+    if bad.any():
+        simple[bad] = shapely.simplify(arr[bad], tolerance, preserve_topology=True)
+    return [shapely.transform(g, lambda xy: np.round(xy, decimals)) for g in simple]
+
+
 def _rings(geom: Any) -> Iterator[np.ndarray]:
     for poly in getattr(geom, "geoms", [geom]):
         if poly.geom_type != "Polygon":
@@ -216,39 +249,45 @@ def _rings(geom: Any) -> Iterator[np.ndarray]:
 
 
 @st.cache_resource(ttl=data.TTL_HISTORY, show_spinner=False)
-def kelurahan_features(root: str) -> list[dict[str, Any]]:
+def kelurahan_features(root: str, city: bool = True) -> list[dict[str, Any]]:
     """Simplified GeoJSON features of every kelurahan, coordinates rounded.
 
+    ``city``: simplified for the whole-city view (:data:`CITY_SIMPLIFY_DEG`, as a coverage);
+    otherwise each polygon with :data:`SIMPLIFY_DEG` (detail for one kelurahan's map).
     Parsed once per process and TTL (``cache_resource``: the same list for every session, never
     copied; callers must not modify it).
     """
-    from shapely.geometry import mapping
+    from shapely.geometry import mapping, shape
 
     df = data.query(data.KELURAHAN_GEOMETRY, root=Path(root))
-    feats: list[dict[str, Any]] = []
+    rows, geoms = [], []
     for row in df.itertuples(index=False):
         try:
-            geom = _simplified(row.geometry)
+            geom = shape(json.loads(row.geometry)) if city else _simplified(row.geometry)
         except (ValueError, TypeError, AttributeError) as exc:
             log.warning("kelurahan %s: bad geometry (%s)", row.kode_kelurahan, exc)
             continue
-        feats.append(
-            {
-                "type": "Feature",
-                "geometry": mapping(geom),
-                "properties": {
-                    "kode_kelurahan": row.kode_kelurahan,
-                    "nama_kelurahan": row.nama_kelurahan,
-                    "nama_kecamatan": row.nama_kecamatan,
-                },
-            }
-        )
-    return feats
+        rows.append(row)
+        geoms.append(geom)
+    if city:
+        geoms = simplify_coverage(geoms, CITY_SIMPLIFY_DEG, CITY_DECIMALS)
+    return [
+        {
+            "type": "Feature",
+            "geometry": mapping(geom),
+            "properties": {
+                "kode_kelurahan": row.kode_kelurahan,
+                "nama_kelurahan": row.nama_kelurahan,
+                "nama_kecamatan": row.nama_kecamatan,
+            },
+        }
+        for row, geom in zip(rows, geoms, strict=True)
+    ]
 
 
 @st.cache_resource(ttl=data.TTL_HISTORY, show_spinner=False)
 def kelurahan_borders(root: str) -> list[dict[str, list[float]]]:
-    """Every kelurahan boundary edge once (shared edges de-duplicated), for a ``LineLayer``.
+    """Every kelurahan boundary edge of the city view once (shared edges de-duplicated), for a ``LineLayer``.
 
     Boundaries are drawn with deck.gl's LineLayer rather than the GeoJsonLayer's stroke: the
     stroke's PathLayer shaders take seconds to run in a browser without a GPU (software WebGL),
@@ -260,7 +299,8 @@ def kelurahan_borders(root: str) -> list[dict[str, list[float]]]:
     for feat in kelurahan_features(root):
         for ring in _rings(shape(feat["geometry"])):
             for (x1, y1), (x2, y2) in zip(ring[:-1].tolist(), ring[1:].tolist(), strict=True):
-                seen.add((x1, y1, x2, y2) if (x1, y1) <= (x2, y2) else (x2, y2, x1, y1))
+                if (x1, y1) != (x2, y2):
+                    seen.add((x1, y1, x2, y2) if (x1, y1) <= (x2, y2) else (x2, y2, x1, y1))
     return [{"s": [x1, y1], "t": [x2, y2]} for x1, y1, x2, y2 in sorted(seen)]
 
 
@@ -283,7 +323,7 @@ def borders_layer(segments: Any, color: list[int], width_px: float = 1, layer_id
 @st.cache_resource(ttl=data.TTL_HISTORY, show_spinner=False)
 def kelurahan_shape(root: str, code: str) -> dict[str, Any] | None:
     """One kelurahan as {"geometry": simplified GeoJSON dict, "centroid": (lon, lat), "edges": [...]}."""
-    for feat in kelurahan_features(root):
+    for feat in kelurahan_features(root, city=False):
         if feat["properties"]["kode_kelurahan"] == code:
             return _shape_info(feat["geometry"])
     return None
@@ -297,6 +337,87 @@ def _shape_info(geometry: dict[str, Any]) -> dict[str, Any]:
         {"s": a, "t": b} for ring in _rings(shp) for a, b in zip(ring[:-1].tolist(), ring[1:].tolist(), strict=True)
     ]
     return {"geometry": geometry, "centroid": (shp.centroid.x, shp.centroid.y), "edges": edges}
+
+
+CITY_MAP_COLUMNS = ("camera_id", "name", "lat", "lon", "level", "health")  # what city_map uses of camera_state
+
+
+def city_map(cams: pd.DataFrame, kel_levels: pd.Series, root: str) -> pdk.Deck:
+    """The Overview's map: kelurahan filled by their current level, their borders, every camera."""
+    features = []
+    for feat in kelurahan_features(root):
+        props = feat["properties"]
+        level = kel_levels.get(props["kode_kelurahan"], "unknown")
+        color = list(LEVEL_COLORS[level])
+        color[3] = 110 if level != "unknown" else 35
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": feat["geometry"],
+                "properties": {  # only what the layer and the tooltip use
+                    "fill": color,
+                    "name": f"{props['nama_kelurahan']} ({props['nama_kecamatan']})",
+                    "info": level_label(level),
+                },
+            }
+        )
+    layers: list[pdk.Layer] = []
+    if features:
+        # fill only: the boundaries are a LineLayer (cheap to draw without a GPU, see kelurahan_borders)
+        layers.append(
+            pdk.Layer(
+                "GeoJsonLayer",
+                {"type": "FeatureCollection", "features": features},
+                id="kelurahan",
+                stroked=False,
+                filled=True,
+                pickable=True,
+                get_fill_color="properties.fill",
+            )
+        )
+        layers.append(borders_layer(kelurahan_borders(root), [255, 255, 255, 200]))
+    pts = cams.dropna(subset=["lat", "lon"])
+    if not pts.empty:
+        pts = pd.DataFrame(
+            {
+                "lat": pts["lat"].astype(float).round(COORD_DECIMALS),
+                "lon": pts["lon"].astype(float).round(COORD_DECIMALS),
+                "name": pts["name"].fillna(pts["camera_id"]).astype(str),
+                "info": [
+                    f"{level_label(lv)} · {health_label(h)}" for lv, h in zip(pts["level"], pts["health"], strict=True)
+                ],
+                "fill": [LEVEL_COLORS[lv] for lv in pts["level"]],
+                "line": [[0, 0, 0, 0] if h in ("ok", "unknown") else [190, 18, 60, 255] for h in pts["health"]],
+                "radius": [60 if lv in ("unknown", "Normal") else 140 for lv in pts["level"]],
+            }
+        )
+        layers.append(
+            pdk.Layer(
+                "ScatterplotLayer",
+                pts,
+                id="cameras",
+                get_position=["lon", "lat"],
+                get_fill_color="fill",
+                get_line_color="line",
+                get_radius="radius",
+                radius_min_pixels=3,
+                radius_max_pixels=14,
+                line_width_min_pixels=2,
+                stroked=True,
+                pickable=True,
+            )
+        )
+    return deck(layers, pdk.ViewState(**fit_view(cams["lat"], cams["lon"])))
+
+
+@st.cache_data(ttl=data.TTL_LIVE, max_entries=8, show_spinner=False)
+def city_map_json(cams: pd.DataFrame, kel_levels: pd.Series, root: str, lang: str) -> str:
+    """:func:`city_map`'s JSON for this camera and kelurahan state (``lang`` keys the cache: labels).
+
+    The server's warm start builds it once (dashboards/server.py), so a first view within
+    ``TTL_LIVE`` of the start finds it ready.
+    """
+    return str(city_map(cams, kel_levels, root).to_json())
 
 
 def page_header(title_key: str, caption: str | None = None) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -64,3 +66,90 @@ def test_mini_map_outlines_the_kelurahan_with_a_line_layer() -> None:
     spec = json.loads(deck.to_json())
     assert [layer["@@type"] for layer in spec["layers"]] == ["LineLayer", "ScatterplotLayer"]
     assert ui.mini_map(ui.shape_from_geojson("not json"), cams.iloc[:0]) is None
+
+
+def _wavy_strip(x0: float, x1: float, wiggles: int, amp: float) -> list[list[float]]:
+    """A shared boundary from (x0, -6.20) to (x1, -6.20) with small zigzags (below the city tolerance)."""
+    xs = np.linspace(x0, x1, wiggles + 1)
+    return [[float(x), -6.20 + (amp if i % 2 else 0.0)] for i, x in enumerate(xs)]
+
+
+# (zigzag count, amplitude in degrees, the shared edge keeps at most this many distinct vertices)
+COVERAGE_CASES = [
+    (40, 0.00005, 3),  # ~5 m wiggles: simplified away on both sides alike (41 vertices -> ends + a node)
+    (10, 0.00005, 3),
+    (4, 0.005, 5),  # ~550 m bends: kept
+]
+
+
+@pytest.mark.parametrize(("wiggles", "amp", "max_shared"), COVERAGE_CASES)
+def test_simplify_coverage_keeps_neighbours_meeting(wiggles: int, amp: float, max_shared: int) -> None:
+    import shapely
+    from shapely.geometry import Polygon
+
+    edge = _wavy_strip(106.80, 106.82, wiggles, amp)
+    north = Polygon([*edge, [106.82, -6.18], [106.80, -6.18]])
+    south = Polygon([*edge, [106.82, -6.22], [106.80, -6.22]])
+    before = sum(shapely.get_num_coordinates(g) for g in (north, south))
+    out = ui.simplify_coverage([north, south], ui.CITY_SIMPLIFY_DEG, ui.CITY_DECIMALS)
+    assert all(g.is_valid and not g.is_empty for g in out)
+    shared = out[0].boundary.intersection(out[1].boundary)
+    # the two sides still share one edge (no sliver, no overlap), simplified the same way
+    assert shared.length == pytest.approx(0.02, rel=0.05 if amp < 0.001 else 1.0)
+    assert out[0].intersection(out[1]).area == pytest.approx(0.0, abs=1e-12)
+    assert out[0].union(out[1]).area == pytest.approx(north.union(south).area, rel=0.02)
+    assert len({tuple(xy) for xy in shapely.get_coordinates(shared)}) <= max_shared
+    assert sum(shapely.get_num_coordinates(g) for g in out) <= before
+    coords = np.concatenate([np.asarray(g.exterior.coords) for g in out])
+    assert np.array_equal(coords, coords.round(ui.CITY_DECIMALS))
+
+
+def test_city_map_draws_borders_on_the_fill_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    squares = [(106.80, -6.20), (106.81, -6.20)]
+    root = tmp_path / "pantau-data"
+    lake = Lake(LakeConfig(root=root))
+    try:
+        migrate(lake)
+        lake.append(
+            "kelurahan",
+            [
+                {
+                    "kode_kelurahan": f"31.71.01.{1000 + i}",
+                    "nama_kelurahan": f"K{i}",
+                    "nama_kecamatan": "Gambir",
+                    "geometry": _square(lon, lat),
+                }
+                for i, (lon, lat) in enumerate(squares)
+            ],
+        )
+    finally:
+        lake.close()
+    monkeypatch.setenv("PANTAU_DATA_DIR", str(root))
+    cams = pd.DataFrame(
+        {
+            "camera_id": ["CAM-1", "CAM-2"],
+            "name": ["Satu", None],
+            "lat": [-6.195, None],
+            "lon": [106.805, None],
+            "level": ["Siaga", "unknown"],
+            "health": ["frozen", "unknown"],
+        }
+    )
+    levels = pd.Series({"31.71.01.1000": "Awas"})
+    spec = json.loads(ui.city_map(cams, levels, str(root)).to_json())
+    fills, borders, points = spec["layers"]
+    assert [fills["@@type"], borders["@@type"], points["@@type"]] == ["GeoJsonLayer", "LineLayer", "ScatterplotLayer"]
+    assert [f["properties"]["fill"][:3] for f in fills["data"]["features"]] == [
+        ui.LEVEL_COLORS["Awas"][:3],
+        ui.LEVEL_COLORS["unknown"][:3],
+    ]
+    fill_edges = {
+        tuple(sorted((tuple(a), tuple(b))))
+        for f in fills["data"]["features"]
+        for ring in f["geometry"]["coordinates"]
+        for a, b in itertools.pairwise(ring)
+    }
+    drawn = {tuple(sorted((tuple(s["s"]), tuple(s["t"])))) for s in borders["data"]}
+    assert drawn == fill_edges and len(drawn) == 7
+    assert not borders.get("pickable") and fills["pickable"] and points["pickable"]
+    assert [p["name"] for p in points["data"]] == ["Satu"]  # a camera without a position is not drawn
