@@ -12,27 +12,17 @@ from warehouse.migrations import migrate
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from crafted import populate
+from crafted import lurah_subscription, populate
 
 
 def populate_ops(root: Path) -> None:
     """The alerts package's operational DB with one area subscription (what the admin page lists)."""
     from alerts.db import OpsDB, sqlite_url
-    from alerts.subscriptions import SubscriptionSpec, add_subscription
+    from alerts.subscriptions import add_subscription
 
     ops = OpsDB(sqlite_url(str(root)))
     try:
-        add_subscription(
-            ops,
-            SubscriptionSpec(
-                name="Lurah Kampung Melayu",
-                channel="email",
-                target="lurah@kampungmelayu.example",
-                area_type="kelurahan",
-                area_code="31.74.01.1001",
-                min_level="Siaga",
-            ),
-        )
+        add_subscription(ops, lurah_subscription("31.74.01.1001"))
     finally:
         ops.dispose()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -759,6 +760,20 @@ ACK_ALERTS = (
 )
 
 
+def lurah_subscription(area_code: str) -> Any:
+    """The area subscription the tests use: a lurah's e-mail for Siaga and above in one kelurahan."""
+    from alerts.subscriptions import SubscriptionSpec
+
+    return SubscriptionSpec(
+        name="Lurah Kampung Melayu",
+        channel="email",
+        target="lurah@kampungmelayu.example",
+        area_type="kelurahan",
+        area_code=area_code,
+        min_level="Siaga",
+    )
+
+
 def open_alerts(ops_url: str, lake: Lake, data_dir: Path) -> list[str]:
     """Open ``ACK_ALERTS`` through the alerts lifecycle, export them to the lake, publish their CAP files.
 
@@ -769,23 +784,13 @@ def open_alerts(ops_url: str, lake: Lake, data_dir: Path) -> list[str]:
     from alerts.export import export_alerts_to_lake, publish_cap_and_feed
     from alerts.lifecycle import AlertLifecycle
     from alerts.models import CameraInfo, Decision, Level, utcnow
-    from alerts.subscriptions import SubscriptionSpec, add_subscription
+    from alerts.subscriptions import add_subscription
     from warehouse.object_store import LocalObjectStore
 
     ops = OpsDB(ops_url)
     ids: list[str] = []
     try:
-        add_subscription(
-            ops,
-            SubscriptionSpec(
-                name="Lurah Kampung Melayu",
-                channel="email",
-                target="lurah@kampungmelayu.example",
-                area_type="kelurahan",
-                area_code=KELURAHAN[2][0],
-                min_level="Siaga",
-            ),
-        )
+        add_subscription(ops, lurah_subscription(KELURAHAN[2][0]))
         lifecycle = AlertLifecycle(ops)
         for n, (k, hazard, level, reason) in enumerate(ACK_ALERTS):
             cid, name, kel_i = CAMERAS[k]

@@ -11,6 +11,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -67,18 +69,22 @@ def _settle(page: object, timeout_s: float = 60.0) -> None:
     raise AssertionError("the page kept running for too long")
 
 
-@pytest.fixture(scope="module")
-def dashboard_url(_populated_root: Path, tmp_path_factory: pytest.TempPathFactory) -> object:
+def require_chromium() -> None:
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail("CI must have Debian chromium at /usr/bin/chromium")
         pytest.skip("Debian chromium is not installed")
     pytest.importorskip("playwright.sync_api") if not os.environ.get("CI") else None
+
+
+@contextmanager
+def served_dashboard(root: Path, log_path: Path) -> Iterator[str]:
+    """A Streamlit server over data folder ``root`` on a free loopback port; yields its URL. On exit the server is
+    stopped and its log must hold no traceback."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     with open(log_path, "wb") as log:
         proc = start_dashboard(
-            _populated_root, port=port, headless=True, address="127.0.0.1", stdout=log, stderr=subprocess.STDOUT
+            root, port=port, headless=True, address="127.0.0.1", stdout=log, stderr=subprocess.STDOUT
         )
         try:
             assert wait_until_ready(port, timeout_s=180), log_path.read_text()
@@ -92,6 +98,13 @@ def dashboard_url(_populated_root: Path, tmp_path_factory: pytest.TempPathFactor
                 proc.wait()
     server_log = log_path.read_text(errors="replace")
     assert "Traceback" not in server_log, server_log
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(_populated_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_chromium()
+    with served_dashboard(_populated_root, tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
 
 
 def test_every_page_renders_without_errors(dashboard_url: str, tmp_path: Path) -> None:

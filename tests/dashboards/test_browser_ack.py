@@ -7,19 +7,16 @@ alerts package (``crafted.open_alerts``); Debian ``chromium`` driven by Playwrig
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from crafted import ACK_ALERTS, build_alerts_data_dir, copy_data_dir
-from test_browser import CHROMIUM, CHROMIUM_ARGS, ERROR_SELECTORS, _free_port, _settle
+from test_browser import CHROMIUM, CHROMIUM_ARGS, ERROR_SELECTORS, _settle, require_chromium, served_dashboard
 
 from alerts.db import OpsDB, sqlite_url
 from alerts.lifecycle import get_alert, transitions
 from dashboards.i18n import translate
-from dashboards.launch import start_dashboard, wait_until_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,33 +29,13 @@ def served(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[str, Path, list[str]]]:
     """(url, data folder, alert ids) of a dashboard server over a private copy of the alerts data folder."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Debian chromium at /usr/bin/chromium")
-        pytest.skip("Debian chromium is not installed")
-    pytest.importorskip("playwright.sync_api") if not os.environ.get("CI") else None
+    require_chromium()
     monkeypatch.delenv("PANTAU_OPS_DB_URL", raising=False)  # the server must use the copy's ops.sqlite
     template = tmp_path_factory.mktemp("ack-template") / "pantau-data"
     ids = build_alerts_data_dir(template)
     root = copy_data_dir(template, tmp_path_factory.mktemp("ack-served") / "pantau-data")
-    port = _free_port()
-    log_path = root.parent / "server.log"
-    with open(log_path, "wb") as log:
-        proc = start_dashboard(
-            root, port=port, headless=True, address="127.0.0.1", stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            assert wait_until_ready(port, timeout_s=180), log_path.read_text()
-            yield f"http://127.0.0.1:{port}", root, ids
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    server_log = log_path.read_text(errors="replace")
-    assert "Traceback" not in server_log, server_log
+    with served_dashboard(root, root.parent / "server.log") as url:
+        yield url, root, ids
 
 
 def test_officer_acknowledges_an_alert_in_the_browser(served: tuple[str, Path, list[str]], tmp_path: Path) -> None:
