@@ -1029,3 +1029,34 @@ def ops_alert_versions(alert_id: str, root: Path | None = None) -> pd.DataFrame 
         log.warning("operational DB not readable: %s", exc)
         return None
     return _ops_frame(rows, OPS_VERSION_COLS)
+
+
+def merge_live_alerts(lake: pd.DataFrame, ops: pd.DataFrame | None) -> pd.DataFrame:
+    """The lake's latest row per alert, replaced by the ops DB's current row where it has one.
+
+    The lake copy is refreshed by the export job; an acknowledgement (or an alert opened since the last export) must
+    show at once, so the operational DB wins where it knows the alert.
+    """
+    if ops is None or ops.empty:
+        return lake
+    if lake.empty:
+        return ops.reset_index(drop=True)
+    return pd.concat([lake[~lake["alert_id"].isin(ops["alert_id"])], ops], ignore_index=True)
+
+
+def sort_active_first(df: pd.DataFrame) -> pd.DataFrame:
+    """Highest level first, then newest."""
+    rank = df["level"].map(LEVEL_RANK).fillna(-1)
+    return (
+        df.assign(_rank=rank)
+        .sort_values(["_rank", "opened_at"], ascending=[False, False])
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
+
+
+def active_alerts_now(root: Path | None = None) -> pd.DataFrame:
+    """Active alerts as operators see them now: the lake's active rows merged with the ops DB's live state."""
+    lake_active = query(ALERTS_ACTIVE, live=True, root=root)
+    current = merge_live_alerts(lake_active, ops_alerts(lake_active["alert_id"].tolist(), root=root))
+    return sort_active_first(current[current["status"].isin(ACTIVE_ALERT_STATUSES)])

@@ -17,7 +17,7 @@ import pydeck as pdk
 import streamlit as st
 
 from dashboards import data
-from dashboards.i18n import t
+from dashboards.i18n import STRINGS, t
 
 log = logging.getLogger("dashboards")
 
@@ -111,6 +111,12 @@ def level_label(level: Any) -> str:
 
 def hazard_label(hazard: Any) -> str:
     return t(f"hazard_{hazard}") if hazard in (*HAZARD_HEX, "camera") else str(hazard or "—")
+
+
+def status_label(status: Any) -> str:
+    """An alert status (open, updated, acknowledged, resolved, cancelled) in the session language."""
+    key = f"status_{status}"
+    return t(key) if key in STRINGS else str(status)
 
 
 def health_label(status: Any) -> str:

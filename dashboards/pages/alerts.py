@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import data, ui
-from dashboards.i18n import STRINGS, t
+from dashboards.i18n import t
 
 STATUSES = ("open", "updated", "acknowledged", "resolved", "cancelled")
 HAZARDS = ("flood", "fire", "smoke", "crowd", "camera")
@@ -19,7 +19,9 @@ HAZARDS = ("flood", "fire", "smoke", "crowd", "camera")
 
 def _filters() -> tuple[list[str], list[str], list[str], int]:
     c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
-    statuses = c1.multiselect(t("filter_status"), STATUSES, default=[], format_func=status_label, placeholder=t("all"))
+    statuses = c1.multiselect(
+        t("filter_status"), STATUSES, default=[], format_func=ui.status_label, placeholder=t("all")
+    )
     hazards = c2.multiselect(t("filter_hazard"), HAZARDS, default=[], format_func=ui.hazard_label, placeholder=t("all"))
     levels = c3.multiselect(
         t("filter_level"), data.LEVELS[1:], default=[], format_func=ui.level_label, placeholder=t("all")
@@ -38,36 +40,13 @@ def _apply(df: pd.DataFrame, statuses: list[str], hazards: list[str], levels: li
     return df
 
 
-def _live(lake: pd.DataFrame, ops: pd.DataFrame | None) -> pd.DataFrame:
-    """The lake's latest row per alert, replaced by the ops DB's current row where it has one.
-
-    The lake copy is refreshed by the export job; an acknowledgement (or an alert opened since
-    the last export) must show at once, so the operational DB wins where it knows the alert.
-    """
-    if ops is None or ops.empty:
-        return lake
-    if lake.empty:
-        return ops.reset_index(drop=True)
-    return pd.concat([lake[~lake["alert_id"].isin(ops["alert_id"])], ops], ignore_index=True)
-
-
-def _active_first(df: pd.DataFrame) -> pd.DataFrame:
-    rank = df["level"].map(data.LEVEL_RANK).fillna(-1)
-    return (
-        df.assign(_rank=rank)
-        .sort_values(["_rank", "opened_at"], ascending=[False, False])
-        .drop(columns="_rank")
-        .reset_index(drop=True)
-    )
-
-
 def _table(df: pd.DataFrame) -> None:
     show = df[
         ["alert_id", "level", "hazard", "status", "camera_id", "kelurahan_code", "opened_at", "updated_at", "reason"]
     ].copy()
     show["level"] = show["level"].map(ui.level_label)
     show["hazard"] = show["hazard"].map(ui.hazard_label)
-    show["status"] = show["status"].map(status_label)
+    show["status"] = show["status"].map(ui.status_label)
     show = ui.wib_series(ui.wib_series(show, "opened_at"), "updated_at")
     st.dataframe(
         show,
@@ -151,18 +130,12 @@ def _acknowledge(alert_id: str) -> None:
     st.session_state[ACK_OUTCOME] = outcome
 
 
-def status_label(status: object) -> str:
-    """An alert status in the session language (unknown values as they are)."""
-    key = f"status_{status}"
-    return t(key) if key in STRINGS else str(status)
-
-
 def _refusal(alert_id: str, exc: Exception) -> str:
     if isinstance(exc, KeyError):  # alerts.lifecycle.AlertNotFoundError: only the lake knows it
         return t("ack_not_found", id=alert_id)
     m = re.fullmatch(r"alert (\S+) is (\w+), not active", str(exc))
     if m:  # the lifecycle's refusal of a non-active alert
-        return t("ack_not_active", id=alert_id, status=status_label(m.group(2)))
+        return t("ack_not_active", id=alert_id, status=ui.status_label(m.group(2)))
     return str(exc)
 
 
@@ -197,14 +170,14 @@ def _detail(df: pd.DataFrame) -> None:
         m1, m2, m3 = st.columns(3, border=True)
         m1.metric(t("level"), ui.level_label(row["level"]))
         m2.metric(t("hazard"), ui.hazard_label(row["hazard"]))
-        m3.metric(t("status"), status_label(row["status"]))
+        m3.metric(t("status"), ui.status_label(row["status"]))
         st.markdown(f"**{t('reason')}:** {row['reason'] or '—'}")
         versions = data.ops_alert_versions(alert_id)
         if versions is None or versions.empty:
             versions = data.query(data.ALERT_VERSIONS, [alert_id], live=True)
         for v in versions.itertuples(index=False):
             st.markdown(
-                f"- v{v.version} · {ui.fmt_time(v.updated_at)} · **{status_label(v.status)}** · {ui.level_label(v.level)} · {v.reason or ''}"
+                f"- v{v.version} · {ui.fmt_time(v.updated_at)} · **{ui.status_label(v.status)}** · {ui.level_label(v.level)} · {v.reason or ''}"
             )
         if isinstance(row["evidence"], str) and row["evidence"].strip():
             with st.expander(t("evidence")):
@@ -247,9 +220,11 @@ def render() -> None:
     lake_active = data.query(data.ALERTS_ACTIVE, live=True)
     recent = data.query(data.ALERTS_SINCE, [since.to_pydatetime()], live=True)
     lake = pd.concat([df for df in (lake_active, recent) if not df.empty] or [lake_active], ignore_index=True)
-    current = _live(lake.drop_duplicates("alert_id"), data.ops_alerts(lake_active["alert_id"].tolist()))
+    current = data.merge_live_alerts(
+        lake.drop_duplicates("alert_id"), data.ops_alerts(lake_active["alert_id"].tolist())
+    )
     is_active = current["status"].isin(data.ACTIVE_ALERT_STATUSES)
-    active = _apply(_active_first(current[is_active]), statuses, hazards, levels)
+    active = _apply(data.sort_active_first(current[is_active]), statuses, hazards, levels)
     past = current[~is_active & (current["opened_at"] >= since)].sort_values("opened_at", ascending=False)
     past = _apply(past, statuses, hazards, levels)
     tab_active, tab_past = st.tabs([f"{t('active_tab')} ({len(active)})", f"{t('past_tab')} ({len(past)})"])

@@ -17,7 +17,7 @@ def _alert_card(row: pd.Series) -> None:
     where = row["camera_id"] or row["kelurahan_code"] or "—"
     st.markdown(
         f":{badge}-badge[{ui.level_label(row['level'])}] **{ui.hazard_label(row['hazard']).capitalize()}** · `{where}`  \n"
-        f"<small>{t('opened_at')} {ui.fmt_time(row['opened_at'])} · {row['status']}</small>",
+        f"<small>{t('opened_at')} {ui.fmt_time(row['opened_at'])} · {ui.status_label(row['status'])}</small>",
         unsafe_allow_html=True,
     )
 
@@ -33,7 +33,7 @@ def _live() -> None:
     if cams.empty:
         st.info(t("no_cameras"), icon=":material/videocam:")
     kel_levels = data.kelurahan_state(cams)
-    alerts = data.query(data.ALERTS_ACTIVE, live=True)
+    alerts = data.active_alerts_now()  # the ops DB's live state over the lake copy (acknowledged shows at once)
 
     m1, m2, m3, m4, m5 = st.columns(5, border=True)
     m1.metric(t("m_cameras"), ui.fmt_int(len(cams)))

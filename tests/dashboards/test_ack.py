@@ -187,3 +187,41 @@ def test_without_an_ops_db_the_page_is_read_only(alerts_dir: tuple[Path, list[st
     assert metrics(at)[translate("status")] == OPEN  # the lake's copy
     assert ack_widgets(at) == ([], [])
     assert translate("ack_readonly") in texts(at)
+
+
+def _open_unexported(root: Path) -> str:
+    """A crowd alert opened by the rules after the last export: only the ops DB knows it."""
+    from crafted import CAMERAS, KELURAHAN
+
+    from alerts.models import CameraInfo, Decision, Level, utcnow
+
+    cid, name, kel_i = CAMERAS[1]
+    code, kel, kec, lon, lat = KELURAHAN[kel_i]
+    camera = CameraInfo(cid, name, lat, lon, code, kel, code[:8], kec, code[:5])
+    ops = OpsDB(sqlite_url(str(root)), create=False)
+    try:
+        opened = AlertLifecycle(ops).apply(
+            Decision(cid, "crowd", "open", Level.parse("Waspada"), utcnow(), "crowd 0.65", {"crowd": 0.65}), camera
+        )
+    finally:
+        ops.dispose()
+    assert opened is not None
+    return opened.alert_id
+
+
+def test_overview_shows_the_operators_live_view(alerts_dir: tuple[Path, list[str]], ops: OpsDB) -> None:
+    """The Overview's active alerts follow the ops DB like the Alerts page: acknowledged at once, new alerts at once,
+    a cancelled one gone, all before the lake copy is exported again."""
+    root, ids = alerts_dir
+    at = open_page("pages/overview.py")
+    assert metrics(at)[translate("m_active_alerts")] == str(len(ACK_ALERTS))
+
+    AlertLifecycle(ops).acknowledge(ids[FLOOD], actor="Budi Santoso")
+    AlertLifecycle(ops).cancel(ids[FIRE], reason="false alarm", actor="supervisor")
+    _open_unexported(root)
+    at.run()
+    assert_clean(at)
+    cards = [m.value for m in at.markdown if translate("opened_at") in m.value]
+    assert metrics(at)[translate("m_active_alerts")] == "2"  # flood (acknowledged) + the new crowd alert
+    assert len(cards) == 2 and sum(ACKED in c for c in cards) == 1 and sum(OPEN in c for c in cards) == 1
+    assert not any(translate("hazard_fire").capitalize() in c for c in cards)
