@@ -7,6 +7,7 @@ runs and materialisations show up in `pantau dev` afterwards.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -140,17 +141,27 @@ def step_cameras(ctx: DemoContext) -> None:
 
 
 def step_jaki(ctx: DemoContext) -> None:
-    """Generate one day of Jaki activity as export files (with malformed rows), ingest, validate, quarantine."""
+    """Land one day of Jaki exports (with malformed rows); the Dagster ``jaki_ingest`` job ingests, validates
+    (Great Expectations asset checks), quarantines and refreshes the Jaki marts."""
     from datetime import UTC, datetime, timedelta
 
-    from ingest.jaki.demo import run_jaki_demo
+    from assets.jaki import MART_SOURCES
+    from ingest.jaki.demo import lake_file_accounting, land_demo_day, report_accounting
     from warehouse.lake import Lake
 
     s = ctx.settings
     day = (datetime.now(UTC) + timedelta(hours=7)).date()  # today in WIB
-    with Lake(s.lake_config()) as lake:
-        acc = run_jaki_demo(lake, s.object_store(), day, 200_000, salt=s.salt.get_secret_value(), console=ctx.console)
-    ctx.facts["jaki"] = acc
+    landed = land_demo_day(s.object_store(), day, 200_000)
+    marts_config = {"config": {"start_day": day.isoformat(), "end_day": day.isoformat()}}
+    result = _run_job(ctx, "jaki_ingest", {"ops": dict.fromkeys(MART_SOURCES, marts_config)})
+    meta = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    marts = {t: meta[t]["rows"].value for t in MART_SOURCES if t in meta}
+    requests = meta.get("camera_priority_requests", {}).get("new_requests")
+    with Lake(s.lake_config(), read_only=True) as lake:
+        files = lake_file_accounting(lake, landed)
+    ctx.facts["jaki"] = report_accounting(
+        day, files, landed, marts, int(requests.value) if requests is not None else 0, ctx.console
+    )
 
 
 def step_marts(ctx: DemoContext) -> None:
@@ -266,6 +277,8 @@ def run_demo(
     dashboard: bool = False,
 ) -> bool:
     console = console or Console()
+    # Great Expectations announces each ephemeral context at INFO; the demo's console shows results instead
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     root = Path(settings.data_dir)
     if fresh and root.exists():
         console.print(f"Removing previous {root}/ (use --keep to keep it)")

@@ -1,0 +1,119 @@
+"""``pantau demo`` end to end, as a newcomer runs it: a fresh data folder, the whole pipeline, then checks.
+
+The demo is the product's main job on the embedded default (simulated Jakarta cameras over real
+stream protocols on loopback, capture and scoring, Jaki, marts, alerts, planning, an open-data
+release); this test runs the real command in a subprocess and checks what it left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.simulate.scenario import demo_scenario
+from warehouse.lake import Lake, LakeConfig
+
+pytestmark = pytest.mark.slow  # ~2 minutes: the whole demo
+
+SECONDS = 60  # the demo's default capture time (the scripted incidents are timed for it)
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("demo") / "pantau-data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PANTAU_", "DAGSTER_HOME"))}
+    cmd = [sys.executable, "-m", "orchestration.cli", "demo", "--data-dir", str(root), "--seconds", str(SECONDS)]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path_factory.getbasetemp())
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    assert "Demo finished in" in res.stdout
+    assert "Traceback" not in res.stdout + res.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def lake(demo_dir: Path) -> Iterator[Lake]:
+    lk = Lake(LakeConfig(root=demo_dir), read_only=True)
+    yield lk
+    lk.close()
+
+
+def _rows(lake: Lake, sql: str) -> list[dict]:  # type: ignore[type-arg]
+    return lake.query(sql).to_pylist()
+
+
+def test_reference_data_and_cameras_landed(lake: Lake) -> None:
+    assert lake.scalar("SELECT count(*) FROM cameras") == 1289
+    assert lake.scalar("SELECT count(*) FROM kelurahan") >= 267
+    scored = lake.scalar("SELECT count(DISTINCT camera_id) FROM frame_scores")
+    assert scored >= 20, scored  # 24 simulated cameras; a dead one may land nothing
+
+
+def test_scripted_incidents_alert_and_normal_cameras_stay_quiet(lake: Lake) -> None:
+    roles = {s.camera_id: s.role for s in demo_scenario(24, seed=0, duration_s=SECONDS, hls_cameras=2)}
+    raised: dict[str, set[str]] = {}
+    for r in _rows(lake, "SELECT DISTINCT camera_id, hazard FROM alerts WHERE camera_id IS NOT NULL"):
+        raised.setdefault(r["camera_id"], set()).add(r["hazard"])
+    for cam, role in roles.items():
+        if role in ("fire", "flood", "crowd"):
+            assert role in raised.get(cam, set()), (cam, role, raised.get(cam))
+        elif role.startswith("fault:"):
+            assert "camera" in raised.get(cam, set()), (cam, role, raised.get(cam))
+        else:
+            assert not raised.get(cam), (cam, role, raised[cam])
+
+
+def test_jaki_day_ingested_with_exact_accounting(lake: Lake) -> None:
+    files = _rows(lake, "SELECT * FROM jaki_ingested_files")
+    assert len(files) == 7 and all(f["status"] == "loaded" for f in files)
+    for f in files:
+        assert f["rows_read"] == f["rows_accepted"] + f["rows_quarantined"], f
+    assert sum(f["rows_quarantined"] for f in files) > 0  # the demo injects malformed rows
+    assert lake.scalar("SELECT count(*) FROM jaki_quarantine") > 0
+    assert lake.scalar("SELECT count(*) FROM jaki_daily_usage") > 0
+
+
+def test_asset_checks_of_the_dagster_runs_are_recorded(lake: Lake) -> None:
+    by_asset = {
+        r["asset_key"]: (r["n"], r["failed"])
+        for r in _rows(
+            lake,
+            "SELECT asset_key, count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed "
+            "FROM asset_check_results GROUP BY 1",
+        )
+    }
+    assert all(failed == 0 for _, failed in by_asset.values()), by_asset
+    jaki = [k for k in by_asset if k.startswith("jaki_")]
+    assert len(jaki) == 7, by_asset  # one contract per Jaki feature table, run by the jaki_ingest job
+    assert sum(by_asset[k][0] for k in jaki) >= 70
+    assert "open_data_release" in by_asset
+
+
+def test_open_data_release_published(lake: Lake, demo_dir: Path) -> None:
+    rel = _rows(lake, "SELECT * FROM releases")
+    assert len(rel) == 1
+    packages = list((demo_dir / "store").rglob("datapackage.json"))
+    assert packages, "no datapackage.json in the published release"
+    pkg = json.loads(packages[0].read_text())
+    assert pkg["resources"]
+
+
+def test_dashboards_show_the_demo(demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from dashboards.i18n import translate
+
+    monkeypatch.setenv("PANTAU_DATA_DIR", str(demo_dir))
+    app = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+    for page in ("pages/overview.py", "pages/alerts.py", "pages/quality.py", "pages/jaki.py"):
+        at = AppTest.from_file(str(app), default_timeout=120)
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert not at.error, (page, [e.value for e in at.error])
+        if page == "pages/overview.py":
+            assert {m.label: m.value for m in at.metric}[translate("m_cameras")] == "1.289"
