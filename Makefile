@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP)
 
+# the whole pipeline, then the dashboards on http://127.0.0.1:8501 until Ctrl-C (DASHBOARD=0: stop after the summary)
+DASHBOARD ?= 1
 demo: $(STAMP)
-	$(VENV)/bin/pantau demo
+	$(VENV)/bin/pantau demo $(if $(filter 1,$(DASHBOARD)),--dashboard,)
 
 dashboard: $(STAMP)
 	$(VENV)/bin/pantau dashboard

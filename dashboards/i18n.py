@@ -101,6 +101,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "window": ("Rentang waktu", "Time range"),
     "hours_n": ("{n} jam", "{n} hours"),
     "days_n": ("{n} hari", "{n} days"),
+    "in_future": ("⚠ +{n}", "⚠ +{n}"),
+    "future_rows_note": (
+        "⚠ +: baris terbaru tabel ini bertanggal di masa depan (jam sumber atau ekspor salah, atau data simulasi).",
+        "⚠ +: this table's newest row is dated in the future (a wrong source clock or export, or simulated data).",
+    ),
     "scores_timeline": ("Skor bahaya", "Hazard scores"),
     "health_timeline": ("Kesehatan kamera", "Camera health"),
     "uptime": ("Ketersediaan", "Uptime"),

@@ -189,6 +189,30 @@ def run_page(render: Callable[[], None]) -> None:
         report_error(exc)
 
 
+AGE_FUTURE_SLACK_MIN = 5  # clocks differ a little; newer than this ahead of now is flagged
+
+
+def age_label(latest: object, now: pd.Timestamp) -> str:
+    """How old the newest row is ("12 min", "3 jam", "2 hari"); a time ahead of now is flagged (clock or export error)."""
+    if latest is None or pd.isna(latest):
+        return "—"
+    ts = pd.Timestamp(latest)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(data.WIB)
+    mins = int((now - ts).total_seconds() // 60)
+    if mins < -AGE_FUTURE_SLACK_MIN:
+        return t("in_future", n=_age_span(-mins))
+    return _age_span(max(0, mins))
+
+
+def _age_span(mins: int) -> str:
+    if mins < 120:
+        return f"{mins} min"
+    if mins < 48 * 60:
+        return t("hours_n", n=mins // 60)
+    return t("days_n", n=mins // 1440)
+
+
 def wib_series(df: pd.DataFrame, col: str) -> pd.DataFrame:
     """Make ``col`` tz-naive wall-clock WIB (altair and st.dataframe then show WIB as is)."""
     if col in df.columns and not df.empty:

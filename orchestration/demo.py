@@ -298,6 +298,9 @@ def run_demo(
     if dashboard:
         from dashboards.launch import run_dashboard
 
-        console.print("Starting the dashboards on http://127.0.0.1:8501 (Ctrl-C to stop)")
-        run_dashboard(str(settings.data_dir), 8501, True)
+        console.print(
+            "[bold]Dashboards: open http://127.0.0.1:8501[/bold] (Overview, Camera, Kelurahan, Alerts, Jaki, "
+            "Planning, Open data, Data quality); Ctrl-C stops them"
+        )
+        run_dashboard(str(settings.data_dir), 8501, True, "127.0.0.1")
     return True

@@ -9,19 +9,13 @@ import streamlit as st
 from dashboards import data, ui
 from dashboards.i18n import t
 
+DAY_AXIS = alt.Axis(format="%d %b", labelAngle=0, tickCount="day")
 
-def _age(latest: object, now: pd.Timestamp) -> str:
-    if latest is None or pd.isna(latest):
-        return "—"
-    ts = pd.Timestamp(latest)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize(data.WIB)
-    mins = max(0, int((now - ts).total_seconds() // 60))
-    if mins < 120:
-        return f"{mins} min"
-    if mins < 48 * 60:
-        return t("hours_n", n=mins // 60)
-    return t("days_n", n=mins // 1440)
+
+def _last_30_days(now: pd.Timestamp) -> alt.Scale:
+    """A time scale over the last 30 WIB days (today included): one day is one bar's width, however few days have data."""
+    today = now.tz_convert(data.WIB).tz_localize(None).floor("D")
+    return alt.Scale(domain=[(today - pd.Timedelta(days=29)).isoformat(), (today + pd.Timedelta(days=1)).isoformat()])
 
 
 def _asset_checks(now: pd.Timestamp) -> None:
@@ -40,7 +34,7 @@ def _asset_checks(now: pd.Timestamp) -> None:
     m1, m2, m3 = st.columns(3, border=True)
     m1.metric(t("checks_total"), ui.fmt_int(len(latest)))
     m2.metric(t("checks_failing"), ui.fmt_int(len(failing)))
-    m3.metric(t("checks_last_run"), _age(latest["evaluated_at"].max(), now))
+    m3.metric(t("checks_last_run"), ui.age_label(latest["evaluated_at"].max(), now))
     hourly = data.query(data.ASSET_CHECKS_HOURLY, live=True)
     if not hourly.empty:
         daily = ui.wib_series(hourly, "hour")
@@ -52,7 +46,7 @@ def _asset_checks(now: pd.Timestamp) -> None:
             alt.Chart(long)
             .mark_bar()
             .encode(
-                x=alt.X("day:T", title=t("day"), timeUnit="yearmonthdate"),
+                x=alt.X("day:T", title=t("day"), timeUnit="yearmonthdate", scale=_last_30_days(now), axis=DAY_AXIS),
                 y=alt.Y("n:Q", title=None, stack=True, axis=alt.Axis(format="d", tickMinStep=1)),
                 color=alt.Color(
                     "label:N",
@@ -106,19 +100,21 @@ def render() -> None:
         if fresh.empty:
             ui.empty_state()
         else:
-            fresh["age"] = [_age(v, now) for v in fresh["latest"]]
+            fresh["age"] = [ui.age_label(v, now) for v in fresh["latest"]]
             fresh["latest"] = [ui.fmt_time(v) for v in fresh["latest"]]
             st.dataframe(
                 fresh,
                 hide_index=True,
                 height=35 * (len(fresh) + 1) + 3,
                 column_config={
-                    "table": t("table"),
+                    "table": st.column_config.TextColumn(t("table"), width="medium"),
                     "latest": t("latest"),
-                    "rows": st.column_config.NumberColumn(t("rows"), format="localized"),
-                    "age": t("age"),
+                    "rows": st.column_config.NumberColumn(t("rows"), format="localized", width="small"),
+                    "age": st.column_config.TextColumn(t("age"), width="medium"),
                 },
             )
+            if fresh["age"].str.startswith("⚠").any():
+                st.caption(t("future_rows_note"))
     with c2, ui.section():
         _asset_checks(now)
     with c2, ui.section():
@@ -162,7 +158,7 @@ def render() -> None:
                 alt.Chart(up)
                 .mark_area(line=True, opacity=0.3, color="#2ea043")
                 .encode(
-                    x=alt.X("day:T", title=t("day")),
+                    x=alt.X("day:T", title=t("day"), axis=DAY_AXIS),
                     y=alt.Y("uptime:Q", title=t("uptime"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
                     tooltip=["day:T", alt.Tooltip("uptime:Q", format=".1%"), "cameras:Q"],
                 )

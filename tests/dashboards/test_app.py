@@ -166,6 +166,29 @@ def test_quality_populated(populated_dir: Path) -> None:
     assert {"frames", "frame_scores", "landed_batches", "jaki_quarantine"} <= set(fresh["table"])
     assert metrics(at)[translate("rows")] == "5"  # quarantined rows
     assert metrics(at)[translate("stale_cameras")] == "0"
+    assert not fresh["age"].str.startswith("⚠").any() and translate("future_rows_note") not in texts(at)
+
+
+def test_quality_flags_tables_whose_newest_row_is_in_the_future(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+    from conftest import _migrated
+
+    root = tmp_path / "pantau-data"
+    lk = _migrated(root)
+    now = pd.Timestamp.now(tz="UTC")
+    try:
+        lk.append("camera_events", pd.DataFrame({"camera_id": ["C1"], "window_end": [now - pd.Timedelta(minutes=3)]}))
+        lk.append("landed_batches", pd.DataFrame({"batch_id": ["b1"], "ingested_at": [now + pd.Timedelta(hours=5)]}))
+    finally:
+        lk.close()
+    monkeypatch.setenv("PANTAU_DATA_DIR", str(root))
+    at = open_page("pages/quality.py")
+    fresh = at.dataframe[0].value.set_index("table")
+    assert fresh.loc["camera_events", "age"] == "3 min"
+    assert fresh.loc["landed_batches", "age"] in ("⚠ +4 jam", "⚠ +5 jam")
+    assert translate("future_rows_note") in texts(at)
 
 
 def test_quality_populated_shows_the_latest_asset_check_results(populated_dir: Path) -> None:

@@ -153,3 +153,24 @@ def test_city_map_draws_borders_on_the_fill_edges(tmp_path: Path, monkeypatch: p
     assert drawn == fill_edges and len(drawn) == 7
     assert not borders.get("pickable") and fills["pickable"] and points["pickable"]
     assert [p["name"] for p in points["data"]] == ["Satu"]  # a camera without a position is not drawn
+
+
+NOW = pd.Timestamp("2026-11-28 10:00", tz="Asia/Jakarta")
+# (newest row's time, label): naive times are WIB wall clock; ahead of now by more than 5 min is flagged.
+AGE_CASES = [
+    (None, "—"),
+    (pd.NaT, "—"),
+    (pd.Timestamp("2026-11-28 09:48", tz="Asia/Jakarta"), "12 min"),
+    (pd.Timestamp("2026-11-28 02:48", tz="UTC"), "12 min"),
+    (pd.Timestamp("2026-11-28 09:48"), "12 min"),
+    (pd.Timestamp("2026-11-28 07:00", tz="Asia/Jakarta"), "3 jam"),
+    (pd.Timestamp("2026-11-25 10:00", tz="Asia/Jakarta"), "3 hari"),
+    (pd.Timestamp("2026-11-28 10:03", tz="Asia/Jakarta"), "0 min"),  # within the clock slack
+    (pd.Timestamp("2026-11-28 23:59", tz="Asia/Jakarta"), "⚠ +13 jam"),
+    (pd.Timestamp("2026-11-28 10:30", tz="Asia/Jakarta"), "⚠ +30 min"),
+]
+
+
+@pytest.mark.parametrize(("latest", "label"), AGE_CASES)
+def test_age_label(latest: object, label: str) -> None:
+    assert ui.age_label(latest, NOW) == label
