@@ -60,7 +60,7 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PAGES = ("pages/overview.py", "pages/camera.py")
+PAGES = ("views/overview.py", "views/camera.py")
 PAINTED_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
 IDLE_JS = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 # when each part of a new tab first appears (ms since navigation start), recorded in the page

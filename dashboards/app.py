@@ -1,7 +1,8 @@
 """Pantau dashboards: ``streamlit run dashboards/app.py`` (or ``pantau dashboard``).
 
 The entry point only sets the page, the language switch and the navigation; each page is a
-script in ``dashboards/pages``. Data comes read-only from the lake in ``PANTAU_DATA_DIR``.
+script in ``dashboards/views`` (not ``pages/``: Streamlit would also treat a ``pages/`` folder as
+its older page list, and a link straight to a page would then open without this entry point). Data comes read-only from the lake in ``PANTAU_DATA_DIR``.
 """
 
 from __future__ import annotations
@@ -32,19 +33,19 @@ with st.sidebar:
 
 PAGES = {
     "section_monitor": [
-        st.Page("pages/overview.py", title=t("nav_overview"), icon=":material/map:", default=True),
-        st.Page("pages/camera.py", title=t("nav_camera"), icon=":material/videocam:"),
-        st.Page("pages/kelurahan.py", title=t("nav_kelurahan"), icon=":material/holiday_village:"),
-        st.Page("pages/alerts.py", title=t("nav_alerts"), icon=":material/notifications_active:"),
+        st.Page("views/overview.py", title=t("nav_overview"), icon=":material/map:", default=True),
+        st.Page("views/camera.py", title=t("nav_camera"), icon=":material/videocam:"),
+        st.Page("views/kelurahan.py", title=t("nav_kelurahan"), icon=":material/holiday_village:"),
+        st.Page("views/alerts.py", title=t("nav_alerts"), icon=":material/notifications_active:"),
     ],
     "section_services": [
-        st.Page("pages/jaki.py", title=t("nav_jaki"), icon=":material/smartphone:"),
-        st.Page("pages/planning.py", title=t("nav_planning"), icon=":material/architecture:"),
-        st.Page("pages/open_data.py", title=t("nav_open_data"), icon=":material/inventory_2:"),
+        st.Page("views/jaki.py", title=t("nav_jaki"), icon=":material/smartphone:"),
+        st.Page("views/planning.py", title=t("nav_planning"), icon=":material/architecture:"),
+        st.Page("views/open_data.py", title=t("nav_open_data"), icon=":material/inventory_2:"),
     ],
     "section_admin": [
-        st.Page("pages/quality.py", title=t("nav_quality"), icon=":material/monitor_heart:"),
-        st.Page("pages/subscriptions.py", title=t("nav_subscriptions"), icon=":material/mark_email_unread:"),
+        st.Page("views/quality.py", title=t("nav_quality"), icon=":material/monitor_heart:"),
+        st.Page("views/subscriptions.py", title=t("nav_subscriptions"), icon=":material/mark_email_unread:"),
     ],
 }
 

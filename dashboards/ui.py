@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import pydeck as pdk
@@ -211,6 +212,21 @@ def _age_span(mins: int) -> str:
     if mins < 48 * 60:
         return t("hours_n", n=mins // 60)
     return t("days_n", n=mins // 1440)
+
+
+DAY_AXIS = alt.Axis(format="%d %b", labelAngle=0)
+
+
+def day_x(days: pd.Series, title: str, min_days: int = 14) -> alt.X:
+    """The x encoding of a daily bar chart: one bar per day, over at least ``min_days`` up to the newest day.
+
+    ``days``: the chart's day column as tz-naive datetimes (WIB wall clock). A fixed span keeps one
+    day one bar wide however few days have data (an area chart of one day draws nothing at all).
+    """
+    last = pd.Timestamp(days.max()).normalize()
+    first = min(pd.Timestamp(days.min()).normalize(), last - pd.Timedelta(days=min_days - 1))
+    domain = [first.isoformat(), (last + pd.Timedelta(days=1)).isoformat()]
+    return alt.X("day:T", title=title, timeUnit="yearmonthdate", scale=alt.Scale(domain=domain), axis=DAY_AXIS)
 
 
 def wib_series(df: pd.DataFrame, col: str) -> pd.DataFrame:

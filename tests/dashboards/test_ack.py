@@ -88,7 +88,7 @@ def test_acknowledging_records_the_officer_and_shows_at_once(
 ) -> None:
     _, ids = alerts_dir
     flood, fire = ids[FLOOD], ids[FIRE]
-    at = open_page("pages/alerts.py")
+    at = open_page("views/alerts.py")
     assert at.tabs[0].label == f"{translate('active_tab')} ({len(ACK_ALERTS)})"
     assert at.selectbox(key="alerts_detail_pick").value == fire  # Awas first
     pick(at, flood)
@@ -154,7 +154,7 @@ def test_a_refused_acknowledgement_is_a_warning_not_a_crash(
     flood = ids[FLOOD]
     if when == "before_opening":
         change(root, flood)  # type: ignore[operator]
-    at = pick(open_page("pages/alerts.py"), flood)
+    at = pick(open_page("views/alerts.py"), flood)
     assert metrics(at)[translate("status")] == OPEN
     if when == "after_drawing":
         change(root, flood)  # type: ignore[operator]
@@ -183,7 +183,7 @@ def test_without_an_ops_db_the_page_is_read_only(alerts_dir: tuple[Path, list[st
     root, ids = alerts_dir
     for f in root.glob("ops.sqlite*"):
         f.unlink()
-    at = pick(open_page("pages/alerts.py"), ids[FLOOD])
+    at = pick(open_page("views/alerts.py"), ids[FLOOD])
     assert metrics(at)[translate("status")] == OPEN  # the lake's copy
     assert ack_widgets(at) == ([], [])
     assert translate("ack_readonly") in texts(at)
@@ -213,7 +213,7 @@ def test_overview_shows_the_operators_live_view(alerts_dir: tuple[Path, list[str
     """The Overview's active alerts follow the ops DB like the Alerts page: acknowledged at once, new alerts at once,
     a cancelled one gone, all before the lake copy is exported again."""
     root, ids = alerts_dir
-    at = open_page("pages/overview.py")
+    at = open_page("views/overview.py")
     assert metrics(at)[translate("m_active_alerts")] == str(len(ACK_ALERTS))
 
     AlertLifecycle(ops).acknowledge(ids[FLOOD], actor="Budi Santoso")

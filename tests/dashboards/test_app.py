@@ -14,15 +14,15 @@ from warehouse.lake import Lake, LakeConfig
 from warehouse.migrations import migrate
 
 PAGES = (
-    "pages/overview.py",
-    "pages/camera.py",
-    "pages/kelurahan.py",
-    "pages/alerts.py",
-    "pages/subscriptions.py",
-    "pages/jaki.py",
-    "pages/quality.py",
-    "pages/planning.py",
-    "pages/open_data.py",
+    "views/overview.py",
+    "views/camera.py",
+    "views/kelurahan.py",
+    "views/alerts.py",
+    "views/subscriptions.py",
+    "views/jaki.py",
+    "views/quality.py",
+    "views/planning.py",
+    "views/open_data.py",
 )
 
 
@@ -59,7 +59,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 def test_page_without_any_lake_explains_what_to_do(no_lake_dir: Path, page: str) -> None:
     at = open_page(page)
     said = texts(at)
-    if page == "pages/open_data.py":
+    if page == "views/open_data.py":
         assert translate("no_releases", "id") in said
     else:
         assert translate("no_lake", "id", path=str(no_lake_dir.resolve())) in said
@@ -67,15 +67,15 @@ def test_page_without_any_lake_explains_what_to_do(no_lake_dir: Path, page: str)
 
 
 EMPTY_LAKE_EXPECT = {
-    "pages/overview.py": "no_cameras",
-    "pages/camera.py": "no_cameras",
-    "pages/kelurahan.py": "no_kelurahan",
-    "pages/alerts.py": "no_active_alerts",
-    "pages/subscriptions.py": "no_subscriptions",
-    "pages/jaki.py": "empty_table",
-    "pages/quality.py": "no_asset_checks",
-    "pages/planning.py": "empty_table",
-    "pages/open_data.py": "no_releases",
+    "views/overview.py": "no_cameras",
+    "views/camera.py": "no_cameras",
+    "views/kelurahan.py": "no_kelurahan",
+    "views/alerts.py": "no_active_alerts",
+    "views/subscriptions.py": "no_subscriptions",
+    "views/jaki.py": "empty_table",
+    "views/quality.py": "no_asset_checks",
+    "views/planning.py": "empty_table",
+    "views/open_data.py": "no_releases",
 }
 
 
@@ -87,7 +87,7 @@ def test_page_on_an_empty_lake_shows_an_empty_state(empty_lake_dir: Path, page: 
 
 
 def test_overview_populated(populated_dir: Path) -> None:
-    at = open_page("pages/overview.py")
+    at = open_page("views/overview.py")
     m = metrics(at)
     assert m[translate("m_cameras")] == "5"
     assert m[translate("m_active_alerts")] == "1"
@@ -102,13 +102,13 @@ def test_overview_populated(populated_dir: Path) -> None:
 
 
 def test_overview_switches_to_english(populated_dir: Path) -> None:
-    at = open_page("pages/overview.py", lang="en")
+    at = open_page("views/overview.py", lang="en")
     assert "Jakarta risk overview" in texts(at)
     assert translate("m_active_alerts", "en") in metrics(at)
 
 
 def test_camera_populated_shows_keyframe_scores_and_why_the_level_changed(populated_dir: Path) -> None:
-    at = open_page("pages/camera.py")
+    at = open_page("views/camera.py")
     box = at.selectbox[0]
     assert box.value == "CAM-0004"  # the most at-risk camera opens first
     assert box.options[1].endswith("CAM-0003")  # then the frozen one
@@ -121,7 +121,7 @@ def test_camera_populated_shows_keyframe_scores_and_why_the_level_changed(popula
 
 
 def test_kelurahan_populated(populated_dir: Path) -> None:
-    at = open_page("pages/kelurahan.py")
+    at = open_page("views/kelurahan.py")
     at.selectbox[0].set_value("31.74.01.1001").run()
     assert_clean(at)
     m = metrics(at)
@@ -133,7 +133,7 @@ def test_kelurahan_populated(populated_dir: Path) -> None:
 
 
 def test_alerts_populated(populated_dir: Path) -> None:
-    at = open_page("pages/alerts.py")
+    at = open_page("views/alerts.py")
     labels = [t.label for t in at.tabs]
     assert labels == [f"{translate('active_tab')} (1)", f"{translate('past_tab')} (1)"]
     active = at.dataframe[0].value
@@ -149,19 +149,19 @@ def test_alerts_populated(populated_dir: Path) -> None:
 
 
 def test_subscriptions_populated_reads_the_operational_db(populated_dir: Path) -> None:
-    at = open_page("pages/subscriptions.py")
+    at = open_page("views/subscriptions.py")
     names = set(at.dataframe[0].value["name"])
     assert "Lurah Kampung Melayu" in names
 
 
 def test_jaki_populated(populated_dir: Path) -> None:
-    at = open_page("pages/jaki.py")
+    at = open_page("views/jaki.py")
     assert not at.info, [i.value for i in at.info]  # every section has data
     assert len(at.get("vega_lite_chart")) >= 6
 
 
 def test_quality_populated(populated_dir: Path) -> None:
-    at = open_page("pages/quality.py")
+    at = open_page("views/quality.py")
     fresh = at.dataframe[0].value
     assert {"frames", "frame_scores", "landed_batches", "jaki_quarantine"} <= set(fresh["table"])
     assert metrics(at)[translate("rows")] == "5"  # quarantined rows
@@ -184,7 +184,7 @@ def test_quality_flags_tables_whose_newest_row_is_in_the_future(
     finally:
         lk.close()
     monkeypatch.setenv("PANTAU_DATA_DIR", str(root))
-    at = open_page("pages/quality.py")
+    at = open_page("views/quality.py")
     fresh = at.dataframe[0].value.set_index("table")
     assert fresh.loc["camera_events", "age"] == "3 min"
     assert fresh.loc["landed_batches", "age"] in ("⚠ +4 jam", "⚠ +5 jam")
@@ -192,7 +192,7 @@ def test_quality_flags_tables_whose_newest_row_is_in_the_future(
 
 
 def test_quality_populated_shows_the_latest_asset_check_results(populated_dir: Path) -> None:
-    at = open_page("pages/quality.py")
+    at = open_page("views/quality.py")
     m = metrics(at)
     assert m[translate("checks_total")] == str(len(ASSET_CHECKS))
     assert m[translate("checks_failing")] == "1"
@@ -245,7 +245,7 @@ def test_quality_asset_checks_follow_the_table_contract(
     root = tmp_path / "pantau-data"
     _lake_with(root, ddl, asset_check_rows() if rows == "crafted" else [])
     monkeypatch.setenv("PANTAU_DATA_DIR", str(root))
-    at = open_page("pages/quality.py")
+    at = open_page("views/quality.py")
     said = texts(at)
     if expect_key is not None:
         assert translate(expect_key).split("{")[0] in said
@@ -257,14 +257,14 @@ def test_quality_asset_checks_follow_the_table_contract(
 
 
 def test_planning_populated_shows_stored_sites(populated_dir: Path) -> None:
-    at = open_page("pages/planning.py")
+    at = open_page("views/planning.py")
     sites = at.dataframe[-1].value
     assert list(sites["site_id"]) == ["site-0", "site-1", "site-2"]
     assert len(at.get("deck_gl_json_chart")) == 1
 
 
 def test_open_data_populated_lists_release_files(populated_dir: Path) -> None:
-    at = open_page("pages/open_data.py")
+    at = open_page("views/open_data.py")
     said = texts(at)
     assert "risk_hourly_kelurahan.csv" in said and "sha256:abc" in said
     assert metrics(at)[translate("license")] == "CC-BY-4.0"
@@ -272,7 +272,7 @@ def test_open_data_populated_lists_release_files(populated_dir: Path) -> None:
 
 
 def test_camera_without_recent_data_shows_empty_timelines(populated_dir: Path) -> None:
-    at = open_page("pages/camera.py")
+    at = open_page("views/camera.py")
     at.selectbox[0].set_value("CAM-0002").run()
     assert_clean(at)
     assert translate("no_keyframe") in texts(at)

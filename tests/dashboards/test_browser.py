@@ -146,3 +146,28 @@ def test_every_page_renders_without_errors(dashboard_url: str, tmp_path: Path) -
         finally:
             browser.close()
     assert not problems, "\n".join(problems)
+
+
+def test_a_link_straight_to_a_page_opens_it_inside_the_app(dashboard_url: str) -> None:
+    """Bookmarks and shared links (``/camera?camera=...``) open the page with the app's navigation, language switch and
+    wide layout, not the page script alone (which a folder named ``pages/`` beside the entry point would cause)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            for path, heading in PAGES.items():
+                if not path:
+                    continue
+                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                page.goto(f"{dashboard_url}/{path}", wait_until="domcontentloaded")
+                page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=90_000)
+                _settle(page)
+                links = page.locator('[data-testid="stSidebarNavLink"]')
+                assert links.count() == len(PAGES), (path, links.all_inner_texts())
+                assert page.locator(f'[data-testid="stSidebarNavLink"][href$="/{path}"]').count() == 1, path
+                assert page.get_by_text("Bahasa / Language").count() == 1, path  # app.py's language switch ran
+                assert page.locator(ERROR_SELECTORS).count() == 0, path
+                page.close()
+        finally:
+            browser.close()

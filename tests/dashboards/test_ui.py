@@ -174,3 +174,19 @@ AGE_CASES = [
 @pytest.mark.parametrize(("latest", "label"), AGE_CASES)
 def test_age_label(latest: object, label: str) -> None:
     assert ui.age_label(latest, NOW) == label
+
+
+# (days in the data, min_days, expected scale domain): at least min_days wide, ending the day after the newest.
+DAY_X_CASES = [
+    (["2026-11-28"], 14, ["2026-11-15T00:00:00", "2026-11-29T00:00:00"]),
+    (["2026-11-28"], 1, ["2026-11-28T00:00:00", "2026-11-29T00:00:00"]),
+    (["2026-10-01", "2026-11-28"], 14, ["2026-10-01T00:00:00", "2026-11-29T00:00:00"]),
+    (["2026-11-20 00:00", "2026-11-28 00:00"], 30, ["2026-10-30T00:00:00", "2026-11-29T00:00:00"]),
+]
+
+
+@pytest.mark.parametrize(("days", "min_days", "domain"), DAY_X_CASES)
+def test_day_x_spans_at_least_min_days(days: list[str], min_days: int, domain: list[str]) -> None:
+    x = ui.day_x(pd.Series(pd.to_datetime(days)), "Hari", min_days=min_days).to_dict()
+    assert x["scale"]["domain"] == domain
+    assert x["timeUnit"] == "yearmonthdate" and x["field"] == "day" and x["type"] == "temporal"

@@ -110,10 +110,10 @@ def test_dashboards_show_the_demo(demo_dir: Path, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setenv("PANTAU_DATA_DIR", str(demo_dir))
     app = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
-    for page in ("pages/overview.py", "pages/alerts.py", "pages/quality.py", "pages/jaki.py"):
+    for page in ("views/overview.py", "views/alerts.py", "views/quality.py", "views/jaki.py"):
         at = AppTest.from_file(str(app), default_timeout=120)
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
         assert not at.error, (page, [e.value for e in at.error])
-        if page == "pages/overview.py":
+        if page == "views/overview.py":
             assert {m.label: m.value for m in at.metric}[translate("m_cameras")] == "1.289"

@@ -126,11 +126,12 @@ def render() -> None:
         if usage.empty:
             ui.empty_state(t("jaki_usage"))
         else:
+            usage = usage.assign(day=pd.to_datetime(usage["day"]))
             chart = (
                 alt.Chart(usage)
-                .mark_area()
+                .mark_bar()
                 .encode(
-                    x=alt.X("day:T", title=t("day")),
+                    x=ui.day_x(usage["day"], t("day")),
                     y=alt.Y("events:Q", title=t("events_n"), stack=True),
                     color=alt.Color("feature:N", title=t("feature")),
                 )

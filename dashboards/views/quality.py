@@ -9,8 +9,6 @@ import streamlit as st
 from dashboards import data, ui
 from dashboards.i18n import t
 
-DAY_AXIS = alt.Axis(format="%d %b", labelAngle=0, tickCount="day")
-
 
 def _last_30_days(now: pd.Timestamp) -> alt.Scale:
     """A time scale over the last 30 WIB days (today included): one day is one bar's width, however few days have data."""
@@ -46,7 +44,7 @@ def _asset_checks(now: pd.Timestamp) -> None:
             alt.Chart(long)
             .mark_bar()
             .encode(
-                x=alt.X("day:T", title=t("day"), timeUnit="yearmonthdate", scale=_last_30_days(now), axis=DAY_AXIS),
+                x=alt.X("day:T", title=t("day"), timeUnit="yearmonthdate", scale=_last_30_days(now), axis=ui.DAY_AXIS),
                 y=alt.Y("n:Q", title=None, stack=True, axis=alt.Axis(format="d", tickMinStep=1)),
                 color=alt.Color(
                     "label:N",
@@ -158,7 +156,7 @@ def render() -> None:
                 alt.Chart(up)
                 .mark_area(line=True, opacity=0.3, color="#2ea043")
                 .encode(
-                    x=alt.X("day:T", title=t("day"), axis=DAY_AXIS),
+                    x=alt.X("day:T", title=t("day"), axis=ui.DAY_AXIS),
                     y=alt.Y("uptime:Q", title=t("uptime"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
                     tooltip=["day:T", alt.Tooltip("uptime:Q", format=".1%"), "cameras:Q"],
                 )

@@ -54,14 +54,15 @@ def render() -> None:
         if usage.empty:
             ui.empty_state(t("jaki_usage"))
         else:
+            usage = usage.assign(day=pd.to_datetime(usage["day"]))
             chart = (
                 alt.Chart(usage)
-                .mark_area(opacity=0.85)
+                .mark_bar()
                 .encode(
-                    x=alt.X("day:T", title=t("day")),
+                    x=ui.day_x(usage["day"], t("day"), min_days=days),
                     y=alt.Y("events:Q", title=t("events_n"), stack=True),
                     color=alt.Color("feature:N", title=t("feature")),
-                    tooltip=["day:T", "feature:N", "events:Q", "users:Q"],
+                    tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), "feature:N", "events:Q", "users:Q"],
                 )
                 .properties(height=260)
             )
