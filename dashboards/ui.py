@@ -229,6 +229,22 @@ def day_x(days: pd.Series, title: str, min_days: int = 14) -> alt.X:
     return alt.X("day:T", title=title, timeUnit="yearmonthdate", scale=alt.Scale(domain=domain), axis=DAY_AXIS)
 
 
+def usage_by_day_chart(usage: pd.DataFrame, height: int, min_days: int = 14) -> alt.Chart:
+    """Jaki events per day stacked by feature (``usage``: day, feature, events, users), one bar per day."""
+    usage = usage.assign(day=pd.to_datetime(usage["day"]))
+    return (
+        alt.Chart(usage)
+        .mark_bar()
+        .encode(
+            x=day_x(usage["day"], t("day"), min_days=min_days),
+            y=alt.Y("events:Q", title=t("events_n"), stack=True),
+            color=alt.Color("feature:N", title=t("feature")),
+            tooltip=[alt.Tooltip("day:T", title=t("day"), format="%d %b %Y"), "feature:N", "events:Q", "users:Q"],
+        )
+        .properties(height=height)
+    )
+
+
 def wib_series(df: pd.DataFrame, col: str) -> pd.DataFrame:
     """Make ``col`` tz-naive wall-clock WIB (altair and st.dataframe then show WIB as is)."""
     if col in df.columns and not df.empty:

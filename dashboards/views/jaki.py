@@ -54,18 +54,7 @@ def render() -> None:
         if usage.empty:
             ui.empty_state(t("jaki_usage"))
         else:
-            usage = usage.assign(day=pd.to_datetime(usage["day"]))
-            chart = (
-                alt.Chart(usage)
-                .mark_bar()
-                .encode(
-                    x=ui.day_x(usage["day"], t("day"), min_days=days),
-                    y=alt.Y("events:Q", title=t("events_n"), stack=True),
-                    color=alt.Color("feature:N", title=t("feature")),
-                    tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), "feature:N", "events:Q", "users:Q"],
-                )
-                .properties(height=260)
-            )
+            chart = ui.usage_by_day_chart(usage, height=260, min_days=days)
             st.altair_chart(chart, width="stretch")
     with c2, ui.section():
         st.subheader(t("usage_by_feature"))

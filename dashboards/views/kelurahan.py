@@ -126,17 +126,7 @@ def render() -> None:
         if usage.empty:
             ui.empty_state(t("jaki_usage"))
         else:
-            usage = usage.assign(day=pd.to_datetime(usage["day"]))
-            chart = (
-                alt.Chart(usage)
-                .mark_bar()
-                .encode(
-                    x=ui.day_x(usage["day"], t("day")),
-                    y=alt.Y("events:Q", title=t("events_n"), stack=True),
-                    color=alt.Color("feature:N", title=t("feature")),
-                )
-                .properties(height=220)
-            )
+            chart = ui.usage_by_day_chart(usage, height=220)
             st.altair_chart(chart, width="stretch")
     with j2, ui.section():
         st.subheader(t("complaints"))
