@@ -303,6 +303,46 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
+# Jaki's data codes as people say them: {kind: {code: (id, en)}}; an unknown code is shown as it is.
+CODE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "feature": {
+        "home": ("Beranda", "Home"),
+        "news": ("Berita", "News"),
+        "cctv": ("CCTV", "CCTV"),
+        "complaints": ("Aduan", "Complaints"),
+        "jakcare": ("JakCare", "JakCare"),
+        "hospital_beds": ("Tempat tidur RS", "Hospital beds"),
+        "fast_cash": ("Dana cepat", "Fast cash"),
+        "parking": ("Parkir", "Parking"),
+        "panic_button": ("Tombol darurat", "Panic button"),
+        "transport": ("Transportasi", "Transport"),
+        "payments": ("Pembayaran", "Payments"),
+        "events": ("Acara", "Events"),
+    },
+    "category": {
+        "flood": ("Banjir", "Flood"),
+        "fire": ("Kebakaran", "Fire"),
+        "waste": ("Sampah", "Waste"),
+        "damaged_road": ("Jalan rusak", "Damaged road"),
+        "illegal_parking": ("Parkir liar", "Illegal parking"),
+        "crowd_disturbance": ("Kerumunan & ketertiban", "Crowd disturbance"),
+        "drainage": ("Saluran air", "Drainage"),
+        "street_lighting": ("Penerangan jalan", "Street lighting"),
+        "fallen_tree": ("Pohon tumbang", "Fallen tree"),
+        "traffic": ("Lalu lintas", "Traffic"),
+        "noise": ("Kebisingan", "Noise"),
+        "public_facility": ("Fasilitas umum", "Public facility"),
+        "other": ("Lainnya", "Other"),
+    },
+}
+
+
+def code_label(kind: str, code: Any, lang: Lang = DEFAULT_LANG) -> str:
+    """A data code (a Jaki feature, a complaint category) in ``lang``; unknown codes as they are."""
+    pair = CODE_LABELS.get(kind, {}).get(str(code))
+    return str(code) if pair is None else (pair[0] if lang == "id" else pair[1])
+
+
 def translate(key: str, lang: Lang = DEFAULT_LANG, **kwargs: Any) -> str:
     """Look up ``key`` in ``lang``; unknown keys fall back to the key itself (and are logged by tests)."""
     pair = STRINGS.get(key)

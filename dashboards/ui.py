@@ -18,7 +18,7 @@ import pydeck as pdk
 import streamlit as st
 
 from dashboards import data
-from dashboards.i18n import STRINGS, t
+from dashboards.i18n import STRINGS, code_label, current_lang, t
 
 log = logging.getLogger("dashboards")
 
@@ -231,7 +231,7 @@ def day_x(days: pd.Series, title: str, min_days: int = 14) -> alt.X:
 
 def usage_by_day_chart(usage: pd.DataFrame, height: int, min_days: int = 14) -> alt.Chart:
     """Jaki events per day stacked by feature (``usage``: day, feature, events, users), one bar per day."""
-    usage = usage.assign(day=pd.to_datetime(usage["day"]))
+    usage = usage.assign(day=pd.to_datetime(usage["day"]), feature=code_labels(usage["feature"], "feature"))
     return (
         alt.Chart(usage)
         .mark_bar()
@@ -243,6 +243,12 @@ def usage_by_day_chart(usage: pd.DataFrame, height: int, min_days: int = 14) -> 
         )
         .properties(height=height)
     )
+
+
+def code_labels(values: pd.Series, kind: str) -> pd.Series:
+    """Data codes (Jaki features, complaint categories) in the session language."""
+    lang = current_lang()
+    return values.map(lambda c: code_label(kind, c, lang))
 
 
 def wib_series(df: pd.DataFrame, col: str) -> pd.DataFrame:

@@ -62,6 +62,7 @@ def render() -> None:
             ui.empty_state()
         else:
             by_feat = usage.groupby("feature", as_index=False)[["events", "users"]].sum()
+            by_feat["feature"] = ui.code_labels(by_feat["feature"], "feature")
             chart = (
                 alt.Chart(by_feat)
                 .mark_arc(innerRadius=55)
@@ -94,6 +95,7 @@ def render() -> None:
             ui.empty_state(t("complaints").lower())
         else:
             comp["resolved_share"] = comp["resolved"] / comp["complaints"].where(comp["complaints"] > 0)
+            comp["category"] = ui.code_labels(comp["category"], "category")
             base = alt.Chart(comp).encode(y=alt.Y("category:N", title=None, sort="-x"))
             bars = base.mark_bar(color="#16a34a").encode(
                 x=alt.X(
@@ -103,7 +105,7 @@ def render() -> None:
                     scale=alt.Scale(domain=[0, 1]),
                 ),
                 tooltip=[
-                    "category",
+                    alt.Tooltip("category:N", title=t("category")),
                     "complaints",
                     "resolved",
                     alt.Tooltip("median_resolution_h:Q", title=t("median_resolution"), format=".1f"),

@@ -136,6 +136,7 @@ def render() -> None:
         else:
             st.caption(str(row["nama_kecamatan"]))
             comp["resolved_share"] = comp["resolved"] / comp["complaints"].where(comp["complaints"] > 0)
+            comp["category"] = ui.code_labels(comp["category"], "category")
             chart = (
                 alt.Chart(comp)
                 .mark_bar()
@@ -143,7 +144,12 @@ def render() -> None:
                     y=alt.Y("category:N", title=None, sort="-x"),
                     x=alt.X("complaints:Q", title=t("complaints")),
                     color=alt.Color("resolved_share:Q", title=t("resolved_share"), scale=alt.Scale(scheme="greens")),
-                    tooltip=["category", "complaints", "resolved", alt.Tooltip("median_resolution_h:Q", format=".1f")],
+                    tooltip=[
+                        alt.Tooltip("category:N", title=t("category")),
+                        "complaints",
+                        "resolved",
+                        alt.Tooltip("median_resolution_h:Q", title=t("median_resolution"), format=".1f"),
+                    ],
                 )
                 .properties(height=200)
             )

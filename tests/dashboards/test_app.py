@@ -158,6 +158,10 @@ def test_jaki_populated(populated_dir: Path) -> None:
     at = open_page("views/jaki.py")
     assert not at.info, [i.value for i in at.info]  # every section has data
     assert len(at.get("vega_lite_chart")) >= 6
+    # feature codes are shown in the session language ("complaint" is not a Jaki code: shown as it is)
+    data = b"".join(ds.data.data for chart in at.get("vega_lite_chart") for ds in chart.proto.datasets)
+    assert b"Tombol darurat" in data and b"panic_button" not in data
+    assert b"complaint" in data
 
 
 def test_quality_populated(populated_dir: Path) -> None:

@@ -48,3 +48,30 @@ def test_both_languages_present_with_the_same_placeholders(key: str) -> None:
 def test_translate(key: str, lang: str, kwargs: dict[str, int], expected: str) -> None:
     assert lang in LANGS
     assert translate(key, lang, **kwargs) == expected  # type: ignore[arg-type]
+
+
+def test_every_jaki_feature_and_complaint_category_has_labels_in_both_languages() -> None:
+    from dashboards.i18n import CODE_LABELS
+    from ingest.jaki.schemas import COMPLAINT_CATEGORIES, USAGE_FEATURES
+
+    assert set(CODE_LABELS["feature"]) == set(USAGE_FEATURES)
+    assert set(CODE_LABELS["category"]) == set(COMPLAINT_CATEGORIES)
+    for labels in CODE_LABELS.values():
+        for ind, en in labels.values():
+            assert ind and en and "_" not in ind + en
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "lang", "label"),
+    [
+        ("feature", "panic_button", "id", "Tombol darurat"),
+        ("feature", "panic_button", "en", "Panic button"),
+        ("category", "fallen_tree", "id", "Pohon tumbang"),
+        ("category", "brand_new_code", "id", "brand_new_code"),  # unknown codes are shown as they are
+        ("no_such_kind", "x", "en", "x"),
+    ],
+)
+def test_code_label(kind: str, code: str, lang: str, label: str) -> None:
+    from dashboards.i18n import code_label
+
+    assert code_label(kind, code, lang) == label  # type: ignore[arg-type]
