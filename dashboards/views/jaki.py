@@ -84,7 +84,10 @@ def render() -> None:
             chart = (
                 alt.Chart(area)
                 .mark_bar(color="#0ea5e9")
-                .encode(y=alt.Y("label:N", sort="-x", title=None), x=alt.X("events:Q", title=t("events_n")))
+                .encode(
+                    y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
+                    x=alt.X("events:Q", title=t("events_n")),
+                )
                 .properties(height=300)
             )
             st.altair_chart(chart, width="stretch")
@@ -96,7 +99,9 @@ def render() -> None:
         else:
             comp["resolved_share"] = comp["resolved"] / comp["complaints"].where(comp["complaints"] > 0)
             comp["category"] = ui.code_labels(comp["category"], "category")
-            base = alt.Chart(comp).encode(y=alt.Y("category:N", title=None, sort="-x"))
+            base = alt.Chart(comp).encode(
+                y=alt.Y("category:N", title=None, sort="-x", axis=alt.Axis(labelOverlap=False, labelLimit=160))
+            )
             bars = base.mark_bar(color="#16a34a").encode(
                 x=alt.X(
                     "resolved_share:Q",
