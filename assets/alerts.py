@@ -177,7 +177,10 @@ def alert_history(
 
 alert_history_job = dg.define_asset_job("alert_history_job", selection=[alert_history])
 alert_history_schedule = dg.ScheduleDefinition(
-    job=alert_history_job, cron_schedule="*/5 * * * *", execution_timezone="UTC"
+    job=alert_history_job,
+    cron_schedule="*/5 * * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
 defs = dg.Definitions(

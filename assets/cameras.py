@@ -10,6 +10,7 @@
 
 import dagster as dg
 
+from assets.landing import landing_sensor
 from ingest.cameras.landing import ingest_landed_batches, pending_keys, prune_keyframes, rollup_camera_day
 from ingest.cameras.registry import filter_ids, load_cameras_file, load_cameras_lake
 from ingest.cameras.worker import WorkerConfig, capture_for
@@ -84,21 +85,13 @@ camera_landing_job = dg.define_asset_job(
 )
 
 
-@dg.sensor(job=camera_landing_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def camera_landing_sensor(
-    context: dg.SensorEvaluationContext, lake: LakeResource, store: ObjectStoreResource
-) -> dg.SensorResult | dg.SkipReason:
-    """Requests an ingestion run when landing files are not in the ledger yet (run key = newest pending key)."""
-    lk = lake.get_lake(read_only=True)
-    try:
-        pending = pending_keys(lk, store.get_store())
-    finally:
-        lk.close()
-    if not pending:
-        return dg.SkipReason("no new landed camera batches")
-    newest = pending[-1][0]
-    context.log.info("%d landing files pending, newest %s", len(pending), newest)
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=newest)], cursor=newest)
+camera_landing_sensor = landing_sensor(
+    "camera_landing_sensor",
+    camera_landing_job,
+    lambda lake, store: [key for key, _ in pending_keys(lake, store)],
+    "landed camera batches",
+    interval_s=30,
+)
 
 
 class RetentionConfig(dg.Config):
@@ -132,12 +125,16 @@ def keyframe_retention_job() -> None:
 
 
 keyframe_retention_schedule = dg.ScheduleDefinition(
-    job=keyframe_retention_job, cron_schedule="30 1 * * *", execution_timezone="UTC"
+    job=keyframe_retention_job,
+    cron_schedule="30 1 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 camera_daily_schedule = dg.build_schedule_from_partitioned_job(
     dg.define_asset_job("camera_events_daily_job", selection=[camera_events_daily], partitions_def=DAILY),
     hour_of_day=0,
     minute_of_hour=20,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
 defs = dg.Definitions(

@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from ingest.jaki.ingest import JakiConfig, ingest_landing
+from assets.landing import landing_sensor
+from ingest.jaki.ingest import JakiConfig, ingest_landing, pending_exports
 from ingest.jaki.marts import MARTS, refresh_mart, touched_days
 from ingest.jaki.quality import accounting_report, recent_rows
 from ingest.jaki.schemas import SPECS, TableSpec
@@ -132,10 +133,17 @@ table_assets = [_table_asset(s) for s in SPECS.values()]
 mart_assets = [_mart_asset(t) for t in MART_SOURCES]
 table_checks = [_table_checks(s) for s in SPECS.values()]
 
+jaki_ingest_job = dg.define_asset_job("jaki_ingest", selection=dg.AssetSelection.groups(GROUP))
+
+
+jaki_landing_sensor = landing_sensor(
+    "jaki_landing_sensor", jaki_ingest_job, pending_exports, "Jaki exports in the landing zone", interval_s=60
+)
+
+
 defs = dg.Definitions(
     assets=[*table_assets, *mart_assets, camera_priority_requests],
     asset_checks=table_checks,
-    jobs=[
-        dg.define_asset_job("jaki_ingest", selection=dg.AssetSelection.groups(GROUP)),
-    ],
+    jobs=[jaki_ingest_job],
+    sensors=[jaki_landing_sensor],
 )

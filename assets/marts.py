@@ -4,6 +4,8 @@
   frames, frame_scores and camera_events and replaced in the lake (an upsert of touched hours).
 * ``camera_uptime_daily``: one daily (UTC) partition = that day recomputed from frames.
 * blocking checks: the marts' data-quality rules; a failing check stops the open-data release downstream.
+* schedules: every 15 minutes the hour in progress and the one before; hourly today's uptime (and yesterday's
+  in the first hour of a day).
 """
 
 from datetime import timedelta
@@ -87,7 +89,48 @@ def camera_uptime_daily_quality(lake: LakeResource) -> dg.AssetCheckResult:
     return _check(lake, "camera_uptime_daily")
 
 
+risk_hourly_job = dg.define_asset_job(
+    "risk_hourly_job", selection=[risk_hourly_marts], partitions_def=HOURLY, tags={"pantau/domain": GROUP}
+)
+camera_uptime_job = dg.define_asset_job(
+    "camera_uptime_job", selection=[camera_uptime_daily], partitions_def=DAILY, tags={"pantau/domain": GROUP}
+)
+REFRESH_MINUTES = 15  # the current hour is refreshed this often (its freshness policy warns at 75 minutes)
+
+
+@dg.schedule(
+    job=risk_hourly_job,
+    cron_schedule=f"*/{REFRESH_MINUTES} * * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+def risk_hourly_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    """Every 15 minutes: the hour in progress, and the hour before it (its last frames land after it ends)."""
+    now = context.scheduled_execution_time
+    hours = [now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=h) for h in (1, 0)]
+    return [
+        dg.RunRequest(run_key=f"{h:%Y-%m-%d-%H:%M}@{now:%Y-%m-%dT%H:%M}", partition_key=f"{h:%Y-%m-%d-%H:%M}")
+        for h in hours
+    ]
+
+
+@dg.schedule(
+    job=camera_uptime_job,
+    cron_schedule="20 * * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+def camera_uptime_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    """Hourly at :20: today's uptime (UTC day); in the first hour of a day also yesterday's, now complete."""
+    now = context.scheduled_execution_time
+    days = [now.date() - timedelta(days=1)] if now.hour == 0 else []
+    days.append(now.date())
+    return [dg.RunRequest(run_key=f"{d:%Y-%m-%d}@{now:%Y-%m-%dT%H:%M}", partition_key=f"{d:%Y-%m-%d}") for d in days]
+
+
 defs = dg.Definitions(
     assets=[risk_hourly_marts, camera_uptime_daily],
     asset_checks=[risk_hourly_camera_quality, camera_uptime_daily_quality],
+    jobs=[risk_hourly_job, camera_uptime_job],
+    schedules=[risk_hourly_schedule, camera_uptime_schedule],
 )

@@ -90,7 +90,11 @@ def open_data_release_dcat(store: ObjectStoreResource) -> dg.AssetCheckResult:
 
 open_data_release_job = dg.define_asset_job("open_data_release_job", selection=[open_data_snapshot, open_data_release])
 open_data_daily_schedule = dg.ScheduleDefinition(
-    job=open_data_release_job, cron_schedule="0 18 * * *", execution_timezone="UTC", name="open_data_daily_release"
+    job=open_data_release_job,
+    cron_schedule="0 18 * * *",
+    execution_timezone="UTC",
+    name="open_data_daily_release",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
 )  # 18:00 UTC = 01:00 WIB, after the day's marts
 
 defs = dg.Definitions(

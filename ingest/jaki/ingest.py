@@ -306,6 +306,28 @@ def table_from_key(key: str, prefix: str = LANDING_PREFIX) -> str:
     return spec_for(name).table
 
 
+INGESTED_KEYS_SQL = "SELECT DISTINCT source_file FROM jaki_ingested_files"
+
+
+def pending_exports(lake: Lake, store: ObjectStore, landing_prefix: str = LANDING_PREFIX) -> list[str]:
+    """Export files in the landing zone the load log has never seen (loaded or rejected), oldest key first.
+
+    What the orchestration's sensor polls; the ingestion itself still skips content it loaded before
+    (by checksum), so a file re-sent under a new name is not loaded twice.
+    """
+    done = set(lake.query(INGESTED_KEYS_SQL).column(0).to_pylist()) if "jaki_ingested_files" in lake.tables() else set()
+    keys = []
+    for name in SPECS:
+        for info in store.list(f"{landing_prefix}/{name}/"):
+            try:
+                detect_format(info.key)
+            except ValueError:
+                continue
+            if info.key not in done:
+                keys.append(info.key)
+    return sorted(keys)
+
+
 def ingest_landing(
     lake: Lake, store: ObjectStore, config: JakiConfig, tables: Iterable[str] | None = None
 ) -> list[IngestStats]:

@@ -46,8 +46,15 @@ def test_jaki_assets_and_checks_materialize(tmp_path: Path, monkeypatch: pytest.
     landed = write_day_to_store(store, sim, malformed_share=0.01)
     # a schema-drifted file lands too: rejected with its reason, the rest still loads
     bad = to_export_bytes(pl.DataFrame({"event_id": ["x"], "odd": ["y"]}), "csv")
-    store.put_bytes("landing/jaki/usage_events/dt=2026-11-23/drift.csv", bad)
+    bad_key = "landing/jaki/usage_events/dt=2026-11-23/drift.csv"
+    store.put_bytes(bad_key, bad)
     lake.close()
+
+    # the landing sensor sees the new exports (the drifted file too) and asks for one run
+    with dg.build_sensor_context(resources=_resources(tmp_path)) as ctx:
+        asked = A.jaki_landing_sensor(ctx)
+    assert isinstance(asked, dg.SensorResult) and len(asked.run_requests or []) == 1
+    assert asked.run_requests[0].run_key == max([k for k, _, _ in landed.values()] + [bad_key])  # type: ignore[index]
 
     selection = [*A.table_assets, *A.mart_assets, A.camera_priority_requests]
     result = dg.materialize(
@@ -71,6 +78,9 @@ def test_jaki_assets_and_checks_materialize(tmp_path: Path, monkeypatch: pytest.
         "ge_unique__event_id",
         "ge_known_kelurahan__kelurahan_code",
     }
+    # every file is in the load log now (loaded or rejected): the sensor has nothing more to ask for
+    with dg.build_sensor_context(resources=_resources(tmp_path)) as ctx:
+        assert isinstance(A.jaki_landing_sensor(ctx), dg.SkipReason)
 
 
 @pytest.mark.slow

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from assets.marts import (
+    HOURLY,
     camera_uptime_daily,
     camera_uptime_daily_quality,
+    camera_uptime_schedule,
     defs,
     risk_hourly_camera_quality,
     risk_hourly_marts,
+    risk_hourly_schedule,
 )
 from orchestration.resources import LakeResource
 from tests.open_data.conftest import CAMERAS, T0, add, fill_frames, make_lake
@@ -57,3 +60,40 @@ def test_partitions_materialize_and_checks_block(tmp_path: Path) -> None:
     evals = bad.get_asset_check_evaluations()
     assert [e.passed for e in evals] == [False]
     assert not bad.success  # a failing blocking check fails the run
+
+
+# (tick time UTC, partitions the schedule asks for): the hour in progress and the one before it
+HOURLY_TICKS = [
+    (datetime(2026, 11, 28, 10, 15, tzinfo=UTC), ["2026-11-28-09:00", "2026-11-28-10:00"]),
+    (datetime(2026, 11, 28, 0, 0, tzinfo=UTC), ["2026-11-27-23:00", "2026-11-28-00:00"]),
+]
+DAILY_TICKS = [
+    (datetime(2026, 11, 28, 10, 20, tzinfo=UTC), ["2026-11-28"]),
+    (datetime(2026, 11, 28, 0, 20, tzinfo=UTC), ["2026-11-27", "2026-11-28"]),  # yesterday is complete now
+]
+
+
+@pytest.mark.parametrize(("tick", "partitions"), HOURLY_TICKS)
+def test_risk_hourly_schedule_refreshes_this_and_the_last_hour(tick: datetime, partitions: list[str]) -> None:
+    reqs = risk_hourly_schedule(dg.build_schedule_context(scheduled_execution_time=tick))
+    assert [r.partition_key for r in reqs] == partitions
+    assert len({r.run_key for r in reqs}) == 2  # distinct, and new at every tick
+    assert risk_hourly_schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+@pytest.mark.parametrize(("tick", "partitions"), DAILY_TICKS)
+def test_camera_uptime_schedule(tick: datetime, partitions: list[str]) -> None:
+    reqs = camera_uptime_schedule(dg.build_schedule_context(scheduled_execution_time=tick))
+    assert [r.partition_key for r in reqs] == partitions
+
+
+def test_every_schedule_runs_by_default_and_asks_for_existing_partitions() -> None:
+    from orchestration.definitions import defs as all_defs
+
+    assert {s.name for s in all_defs.schedules} >= {"risk_hourly_schedule", "camera_uptime_schedule"}
+    for sched in all_defs.schedules:
+        assert sched.default_status == dg.DefaultScheduleStatus.RUNNING, sched.name
+    now = datetime.now(UTC)
+    keys = HOURLY.get_partition_keys(current_time=now)
+    for req in risk_hourly_schedule(dg.build_schedule_context(scheduled_execution_time=now)):
+        assert req.partition_key in keys  # the hour in progress exists as a partition (end_offset=1)

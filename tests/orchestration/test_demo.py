@@ -91,7 +91,8 @@ def test_asset_checks_of_the_dagster_runs_are_recorded(lake: Lake) -> None:
     jaki = [k for k in by_asset if k.startswith("jaki_")]
     assert len(jaki) == 7, by_asset  # one contract per Jaki feature table, run by the jaki_ingest job
     assert sum(by_asset[k][0] for k in jaki) >= 70
-    assert "open_data_release" in by_asset
+    # the risk marts' checks (risk jobs, one run per hour/day captured) and the release's
+    assert {"risk_hourly_camera", "camera_uptime_daily", "open_data_release"} <= set(by_asset)
 
 
 def test_open_data_release_published(lake: Lake, demo_dir: Path) -> None:
