@@ -214,7 +214,15 @@ def _age_span(mins: int) -> str:
     return t("days_n", n=mins // 1440)
 
 
-DAY_AXIS = alt.Axis(format="%d %b", labelAngle=0)
+MONTHS_ID = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+
+
+def day_axis() -> alt.Axis:
+    """A date axis reading "28 Nov" / "3 Agu": Vega only knows English month names, so Indonesian is spelt here."""
+    if current_lang() == "en":
+        return alt.Axis(format="%d %b", labelAngle=0)
+    months = ",".join(f"'{m}'" for m in MONTHS_ID)
+    return alt.Axis(labelAngle=0, labelExpr=f"date(datum.value) + ' ' + [{months}][month(datum.value)]")
 
 
 def day_x(days: pd.Series, title: str, min_days: int = 14) -> alt.X:
@@ -226,7 +234,7 @@ def day_x(days: pd.Series, title: str, min_days: int = 14) -> alt.X:
     last = pd.Timestamp(days.max()).normalize()
     first = min(pd.Timestamp(days.min()).normalize(), last - pd.Timedelta(days=min_days - 1))
     domain = [first.isoformat(), (last + pd.Timedelta(days=1)).isoformat()]
-    return alt.X("day:T", title=title, timeUnit="yearmonthdate", scale=alt.Scale(domain=domain), axis=DAY_AXIS)
+    return alt.X("day:T", title=title, timeUnit="yearmonthdate", scale=alt.Scale(domain=domain), axis=day_axis())
 
 
 def usage_by_day_chart(usage: pd.DataFrame, height: int, min_days: int = 14) -> alt.Chart:

@@ -44,7 +44,9 @@ def _asset_checks(now: pd.Timestamp) -> None:
             alt.Chart(long)
             .mark_bar()
             .encode(
-                x=alt.X("day:T", title=t("day"), timeUnit="yearmonthdate", scale=_last_30_days(now), axis=ui.DAY_AXIS),
+                x=alt.X(
+                    "day:T", title=t("day"), timeUnit="yearmonthdate", scale=_last_30_days(now), axis=ui.day_axis()
+                ),
                 y=alt.Y("n:Q", title=None, stack=True, axis=alt.Axis(format="d", tickMinStep=1)),
                 color=alt.Color(
                     "label:N",
@@ -156,7 +158,7 @@ def render() -> None:
                 alt.Chart(up)
                 .mark_area(line=True, opacity=0.3, color="#2ea043")
                 .encode(
-                    x=alt.X("day:T", title=t("day"), axis=ui.DAY_AXIS),
+                    x=alt.X("day:T", title=t("day"), axis=ui.day_axis()),
                     y=alt.Y("uptime:Q", title=t("uptime"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
                     tooltip=["day:T", alt.Tooltip("uptime:Q", format=".1%"), "cameras:Q"],
                 )

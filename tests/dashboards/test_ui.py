@@ -190,3 +190,11 @@ def test_day_x_spans_at_least_min_days(days: list[str], min_days: int, domain: l
     x = ui.day_x(pd.Series(pd.to_datetime(days)), "Hari", min_days=min_days).to_dict()
     assert x["scale"]["domain"] == domain
     assert x["timeUnit"] == "yearmonthdate" and x["field"] == "day" and x["type"] == "temporal"
+
+
+def test_day_axis_spells_indonesian_months_and_keeps_english_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ui, "current_lang", lambda: "id")
+    axis = ui.day_axis().to_dict()
+    assert "'Agu'" in axis["labelExpr"] and "'Des'" in axis["labelExpr"] and "format" not in axis
+    monkeypatch.setattr(ui, "current_lang", lambda: "en")
+    assert ui.day_axis().to_dict() == {"format": "%d %b", "labelAngle": 0}
