@@ -225,13 +225,14 @@ def day_axis() -> alt.Axis:
     return alt.Axis(labelAngle=0, labelExpr=f"date(datum.value) + ' ' + [{months}][month(datum.value)]")
 
 
-def day_x(days: pd.Series, title: str, min_days: int = 14) -> alt.X:
+def day_x(days: pd.Series, title: str, min_days: int = 14, until: pd.Timestamp | None = None) -> alt.X:
     """The x encoding of a daily bar chart: one bar per day, over at least ``min_days`` up to the newest day.
 
-    ``days``: the chart's day column as tz-naive datetimes (WIB wall clock). A fixed span keeps one
-    day one bar wide however few days have data (an area chart of one day draws nothing at all).
+    ``days``: the chart's day column as tz-naive datetimes (WIB wall clock); ``until``: the last day
+    shown (default: the newest in ``days``). A fixed span keeps one day one bar wide however few
+    days have data (an area chart of one day draws nothing at all).
     """
-    last = pd.Timestamp(days.max()).normalize()
+    last = pd.Timestamp(until if until is not None else days.max()).normalize()
     first = min(pd.Timestamp(days.min()).normalize(), last - pd.Timedelta(days=min_days - 1))
     domain = [first.isoformat(), (last + pd.Timedelta(days=1)).isoformat()]
     return alt.X("day:T", title=title, timeUnit="yearmonthdate", scale=alt.Scale(domain=domain), axis=day_axis())

@@ -10,12 +10,6 @@ from dashboards import data, ui
 from dashboards.i18n import t
 
 
-def _last_30_days(now: pd.Timestamp) -> alt.Scale:
-    """A time scale over the last 30 WIB days (today included): one day is one bar's width, however few days have data."""
-    today = now.tz_convert(data.WIB).tz_localize(None).floor("D")
-    return alt.Scale(domain=[(today - pd.Timedelta(days=29)).isoformat(), (today + pd.Timedelta(days=1)).isoformat()])
-
-
 def _asset_checks(now: pd.Timestamp) -> None:
     """Latest result of every asset check (failing first), headline counts and evaluations per day."""
     st.subheader(t("asset_checks"))
@@ -44,9 +38,8 @@ def _asset_checks(now: pd.Timestamp) -> None:
             alt.Chart(long)
             .mark_bar()
             .encode(
-                x=alt.X(
-                    "day:T", title=t("day"), timeUnit="yearmonthdate", scale=_last_30_days(now), axis=ui.day_axis()
-                ),
+                # the last 30 WIB days, today included
+                x=ui.day_x(long["day"], t("day"), min_days=30, until=now.tz_convert(data.WIB).tz_localize(None)),
                 y=alt.Y("n:Q", title=None, stack=True, axis=alt.Axis(format="d", tickMinStep=1)),
                 color=alt.Color(
                     "label:N",

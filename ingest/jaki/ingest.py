@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -309,23 +309,32 @@ def table_from_key(key: str, prefix: str = LANDING_PREFIX) -> str:
 INGESTED_KEYS_SQL = "SELECT DISTINCT source_file FROM jaki_ingested_files"
 
 
+def landing_exports(
+    store: ObjectStore, landing_prefix: str = LANDING_PREFIX, names: Iterable[str] | None = None, *, warn: bool = True
+) -> Iterator[tuple[str, str]]:
+    """(feature name, key) of every export file under the landing prefix, by feature then key.
+
+    Files that are not a Jaki export format are skipped (with a warning unless ``warn`` is off).
+    """
+    for name in sorted(set(names) if names is not None else set(SPECS)):
+        for info in sorted(store.list(f"{landing_prefix}/{name}/"), key=lambda i: i.key):
+            try:
+                detect_format(info.key)
+            except ValueError:
+                if warn:
+                    log.warning("ignoring %s: not a Jaki export format", info.key)
+                continue
+            yield name, info.key
+
+
 def pending_exports(lake: Lake, store: ObjectStore, landing_prefix: str = LANDING_PREFIX) -> list[str]:
     """Export files in the landing zone the load log has never seen (loaded or rejected), oldest key first.
 
     What the orchestration's sensor polls; the ingestion itself still skips content it loaded before
     (by checksum), so a file re-sent under a new name is not loaded twice.
     """
-    done = set(lake.query(INGESTED_KEYS_SQL).column(0).to_pylist()) if "jaki_ingested_files" in lake.tables() else set()
-    keys = []
-    for name in SPECS:
-        for info in store.list(f"{landing_prefix}/{name}/"):
-            try:
-                detect_format(info.key)
-            except ValueError:
-                continue
-            if info.key not in done:
-                keys.append(info.key)
-    return sorted(keys)
+    done = set(lake.query(INGESTED_KEYS_SQL).column(0).to_pylist())
+    return sorted(key for _, key in landing_exports(store, landing_prefix, warn=False) if key not in done)
 
 
 def ingest_landing(
@@ -336,23 +345,14 @@ def ingest_landing(
     Schema-drifted files are recorded as rejected (and quarantined as a whole) without stopping
     the other files.
     """
-    wanted = {spec_for(t).name for t in tables} if tables is not None else set(SPECS)
+    wanted = [spec_for(t).name for t in tables] if tables is not None else None
     results: list[IngestStats] = []
-    for name in sorted(wanted):
-        prefix = f"{config.landing_prefix}/{name}/"
-        for info in sorted(store.list(prefix), key=lambda i: i.key):
-            try:
-                detect_format(info.key)
-            except ValueError:
-                log.warning("ignoring %s: not a Jaki export format", info.key)
-                continue
-            try:
-                results.append(ingest_file(lake, store, info.key, config, SPECS[name].table))
-            except (SchemaDriftError, ContractViolationError) as exc:
-                log.error("rejected %s: %s", info.key, exc)
-                results.append(
-                    IngestStats(SPECS[name].table, info.key, "", detect_format(info.key), "rejected", message=str(exc))
-                )
+    for name, key in landing_exports(store, config.landing_prefix, wanted):
+        try:
+            results.append(ingest_file(lake, store, key, config, SPECS[name].table))
+        except (SchemaDriftError, ContractViolationError) as exc:
+            log.error("rejected %s: %s", key, exc)
+            results.append(IngestStats(SPECS[name].table, key, "", detect_format(key), "rejected", message=str(exc)))
     return results
 
 

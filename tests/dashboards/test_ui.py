@@ -177,12 +177,17 @@ def test_age_label(latest: object, label: str) -> None:
 
 
 # (days in the data, min_days, expected scale domain): at least min_days wide, ending the day after the newest.
-DAY_X_CASES = [
+DAY_X_CASES: list[tuple[list[str], int, list[str]]] = [
     (["2026-11-28"], 14, ["2026-11-15T00:00:00", "2026-11-29T00:00:00"]),
     (["2026-11-28"], 1, ["2026-11-28T00:00:00", "2026-11-29T00:00:00"]),
     (["2026-10-01", "2026-11-28"], 14, ["2026-10-01T00:00:00", "2026-11-29T00:00:00"]),
     (["2026-11-20 00:00", "2026-11-28 00:00"], 30, ["2026-10-30T00:00:00", "2026-11-29T00:00:00"]),
 ]
+
+
+def test_day_x_until_a_given_day() -> None:  # the data-quality chart: the last 30 days up to today, not the data's
+    x = ui.day_x(pd.Series(pd.to_datetime(["2026-11-20"])), "Hari", min_days=30, until=pd.Timestamp("2026-11-28 10:45"))
+    assert x.to_dict()["scale"]["domain"] == ["2026-10-30T00:00:00", "2026-11-29T00:00:00"]
 
 
 @pytest.mark.parametrize(("days", "min_days", "domain"), DAY_X_CASES)
