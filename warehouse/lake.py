@@ -89,7 +89,7 @@ class LakeConfig:
             if self.s3 is None:
                 raise ValueError("the postgres lake needs an S3 data path: set s3")
             return f"s3://{self.s3.bucket}/{self.s3_prefix.strip('/')}/"
-        return str(self.lake_dir / "data") + "/"
+        return str(self.lake_dir.resolve() / "data") + "/"
 
 
 class LakeError(RuntimeError):
@@ -139,6 +139,10 @@ class Lake:
         else:
             raise ValueError(f"unknown lake catalog {cfg.catalog!r}: use 'sqlite' or 'postgres'")
         opts = [f"DATA_PATH {literal(cfg.data_path)}"]
+        if cfg.catalog == "sqlite":
+            # the embedded lake's data always lie beside its catalog: attach them by their absolute path even where
+            # the catalog recorded another spelling (a relative path from another working directory, a moved folder)
+            opts.append("OVERRIDE_DATA_PATH TRUE")
         if self.read_only:
             opts.append("READ_ONLY")
         else:

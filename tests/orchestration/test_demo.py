@@ -21,19 +21,22 @@ from warehouse.lake import Lake, LakeConfig
 
 pytestmark = pytest.mark.slow  # ~2 minutes: the whole demo
 
+REPO = Path(__file__).resolve().parents[2]
 SECONDS = 60  # the demo's default capture time (the scripted incidents are timed for it)
 
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("demo") / "pantau-data"
+    """``pantau demo`` as the README runs it: in a folder, no options, so it builds ``./pantau-data``."""
+    cwd = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PANTAU_", "DAGSTER_HOME"))}
-    cmd = [sys.executable, "-m", "orchestration.cli", "demo", "--data-dir", str(root), "--seconds", str(SECONDS)]
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path_factory.getbasetemp())
+    env["PYTHONPATH"] = str(REPO)  # the package is installed editable in the dev venv; this keeps it importable
+    cmd = [sys.executable, "-m", "orchestration.cli", "demo", "--seconds", str(SECONDS)]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=cwd)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
     assert "Demo finished in" in res.stdout
     assert "Traceback" not in res.stdout + res.stderr
-    return root
+    return cwd / "pantau-data"  # absolute from here on, as the dashboard server resolves it
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +113,7 @@ def test_dashboards_show_the_demo(demo_dir: Path, monkeypatch: pytest.MonkeyPatc
     from dashboards.i18n import translate
 
     monkeypatch.setenv("PANTAU_DATA_DIR", str(demo_dir))
-    app = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+    app = REPO / "dashboards" / "app.py"
     for page in ("views/overview.py", "views/alerts.py", "views/quality.py", "views/jaki.py"):
         at = AppTest.from_file(str(app), default_timeout=120)
         at.switch_page(page).run()

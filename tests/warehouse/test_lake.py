@@ -242,3 +242,33 @@ def test_kill_9_mid_write_leaves_no_partial_rows(lake_config: LakeConfig, tmp_pa
     assert per_batch, "the first committed batch must survive"
     assert all(r["n"] == 200_000 for r in per_batch), per_batch
     lake.append("t", pa.table({"w": [-1], "id": [0], "pad": ["z"]}))  # still writable
+
+
+# how the embedded lake is reached later: (working directory, root spelling) — all read the same rows
+REOPEN_CASES = [
+    ("same", "relative"),  # `make demo` then `pantau dashboard` from the same folder
+    ("other", "absolute"),  # the dashboard server resolves the data folder to an absolute path
+    ("moved", "absolute"),  # the whole data folder copied elsewhere
+]
+
+
+@pytest.mark.parametrize(("where", "spelling"), REOPEN_CASES)
+def test_embedded_lake_opens_however_its_folder_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, spelling: str
+) -> None:
+    import shutil
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with Lake(LakeConfig(root=Path("pantau-data"))) as lk:  # created with a relative root, as the CLI default
+        lk.execute("CREATE TABLE t (x INTEGER)")
+        lk.append("t", pa.table({"x": [1, 2, 3]}))
+    root = work / "pantau-data"
+    if where == "moved":
+        root = Path(shutil.copytree(root, tmp_path / "elsewhere" / "pantau-data"))
+        shutil.rmtree(work / "pantau-data")
+    if where != "same":
+        monkeypatch.chdir(tmp_path)
+    with Lake(LakeConfig(root=root if spelling == "absolute" else Path("pantau-data")), read_only=True) as lk:
+        assert lk.scalar("SELECT sum(x) FROM t") == 6
