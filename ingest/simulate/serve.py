@@ -51,6 +51,11 @@ def start_demo_server(
         rtsp=[s.camera_id for s in specs if s.kind == "rtsp"],
     )
     srv.start()
+    try:
+        srv.wait_ready()
+    except RuntimeError:
+        srv.stop()
+        raise
     return srv, specs
 
 

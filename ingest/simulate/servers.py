@@ -418,6 +418,23 @@ class SimServer:
             shutil.rmtree(self._hls_root, ignore_errors=True)
             self._hls_root = None
 
+    def wait_ready(self, timeout_s: float = 30.0) -> None:
+        """Block until every HLS camera has its first playlist (ffmpeg writes it after the first segment).
+
+        A city's cameras are streaming before capture starts; without this, the first seconds of an HLS
+        simulator camera read as ``offline`` and raise a camera-fault alert for the simulator's own warm-up.
+        """
+        deadline = time.monotonic() + timeout_s
+        waiting = [st for st in self.cams.values() if st.hls_dir is not None]
+        while waiting:
+            waiting = [st for st in waiting if not (st.hls_dir / "index.m3u8").exists()]  # type: ignore[operator]
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                ids = ", ".join(st.cam.camera_id for st in waiting)
+                raise RuntimeError(f"simulated HLS cameras not streaming after {timeout_s:.0f} s: {ids}")
+            time.sleep(0.1)
+
     def __enter__(self) -> SimServer:
         return self.start()
 

@@ -90,3 +90,12 @@ def test_demo_server_rows_are_readable_through_their_protocol() -> None:
                 assert truth["fault"] == "moved"
     finally:
         srv.stop()
+
+
+def test_wait_ready_returns_once_hls_streams_and_names_cameras_that_do_not(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with SimServer([SimCamera("cam-h", seed=1, width=160, height=90)], hls=["cam-h"]) as srv:
+        srv.wait_ready(timeout_s=60)
+        assert requests.get(srv.url("cam-h", "hls"), timeout=5).status_code == 200  # playable at once
+        srv.cams["cam-h"].hls_dir = tmp_path / "never-written"
+        with pytest.raises(RuntimeError, match="cam-h"):
+            srv.wait_ready(timeout_s=0.3)
