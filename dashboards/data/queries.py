@@ -1,224 +1,17 @@
-"""Cached, read-only data access for the dashboards.
-
-* One read-only lake handle per data folder (``st.cache_resource``).
-* Every query is a module-level SQL constant with bound parameters, run through
-  :func:`query`, cached with ``st.cache_data(ttl=...)`` and returned as a pandas DataFrame
-  whose timestamps are already converted to WIB (Asia/Jakarta).
-* A query names the tables it needs; when one does not exist yet (other pipelines create
-  them) the result is an empty frame with the expected columns, never an exception.
-"""
+"""The dashboards' read queries: SQL constants with bound parameters, grouped by page."""
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import streamlit as st
 
-from warehouse.lake import Lake, LakeConfig, LakeError, S3Config
-from warehouse.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+from dashboards.data.query import Q, has_tables, query
 
-log = logging.getLogger(__name__)
-
-DATA_DIR_ENV = "PANTAU_DATA_DIR"
-DEFAULT_DATA_DIR = "./pantau-data"
-WIB = "Asia/Jakarta"
 LEVELS = ("Normal", "Waspada", "Siaga", "Awas")
 LEVEL_RANK = {lv: i for i, lv in enumerate(LEVELS)}
 ACTIVE_ALERT_STATUSES = ("open", "updated", "acknowledged")
-TTL_LIVE = 30  # seconds: current state, alerts
-TTL_HISTORY = 300  # seconds: history, reference data
 
-
-# -- configuration ---------------------------------------------------------------------
-def data_dir() -> Path:
-    """The data folder from ``PANTAU_DATA_DIR`` (default ``./pantau-data``), absolute."""
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser().resolve()
-
-
-def lake_config(root: Path) -> LakeConfig:
-    """Lake configuration from the same ``PANTAU_*`` variables the platform uses."""
-    if os.environ.get("PANTAU_LAKE_CATALOG", "sqlite") == "postgres":
-        return LakeConfig(
-            catalog="postgres",
-            root=root,
-            postgres_dsn=os.environ.get("PANTAU_PG_DSN", LakeConfig.postgres_dsn),
-            s3=_s3_config(),
-        )
-    return LakeConfig(root=root)
-
-
-def _s3_config() -> S3Config:
-    env = os.environ
-    return S3Config(
-        endpoint=env.get("PANTAU_S3_ENDPOINT", "127.0.0.1:9000"),
-        access_key=env.get("PANTAU_S3_ACCESS_KEY", "minioadmin"),
-        secret_key=env.get("PANTAU_S3_SECRET_KEY", "minioadmin"),
-        bucket=env.get("PANTAU_S3_BUCKET", "pantau"),
-        secure=env.get("PANTAU_S3_SECURE", "false").lower() in ("1", "true", "yes"),
-    )
-
-
-def lake_exists(root: Path) -> bool:
-    cfg = lake_config(root)
-    return cfg.catalog == "postgres" or cfg.catalog_path.exists()
-
-
-@st.cache_resource(show_spinner=False)
-def _open_lake(root: str) -> Lake:
-    """Raises while there is no lake, so that a missing lake is never cached."""
-    cfg = lake_config(Path(root))
-    if cfg.catalog == "sqlite" and not cfg.catalog_path.exists():
-        raise LakeError(f"no lake at {cfg.catalog_path}")
-    lake = Lake(cfg, read_only=True)
-    _ = lake.con  # attach now: fail here, not in the middle of a page
-    return lake
-
-
-def get_lake(root: Path | None = None) -> Lake | None:
-    """The shared read-only lake handle, or None when no lake exists yet."""
-    root = root or data_dir()
-    if not lake_exists(root):
-        return None
-    try:
-        return _open_lake(str(root))
-    except LakeError as exc:
-        log.warning("lake not available: %s", exc)
-        return None
-
-
-@st.cache_resource(show_spinner=False)
-def _open_store(root: str, kind: str) -> ObjectStore:
-    if kind == "s3":
-        s3 = _s3_config()
-        return S3ObjectStore(
-            s3.endpoint, s3.bucket, s3.access_key, s3.secret_key, secure=s3.secure, region=s3.region, prefix="store"
-        )
-    return LocalObjectStore(Path(root) / "store")
-
-
-def get_store(root: Path | None = None) -> ObjectStore:
-    """The object store (keyframes, releases): ``<data_dir>/store`` unless ``PANTAU_STORE=s3``."""
-    return _open_store(str(root or data_dir()), os.environ.get("PANTAU_STORE", "local"))
-
-
-# -- query plumbing --------------------------------------------------------------------
-@dataclass(frozen=True)
-class Q:
-    """A read query: SQL with ``?`` parameters, the tables it reads and its result columns."""
-
-    sql: str
-    needs: tuple[str, ...]
-    columns: tuple[str, ...]
-    # True when the result has no rows whenever a needed table has none (row selects and GROUP BY
-    # queries; not global aggregates, outer joins or catalog queries): such a query is skipped on an
-    # empty table, which DuckLake answers slower (~80 ms) than a full one.
-    empty_if_empty: bool = False
-
-
-# DuckLake's own listing reads the catalog once; information_schema over the attached lake
-# costs ~5x more (0.06 s against 0.3 s on a 46-table lake), and every page starts with it.
-DUCKLAKE_TABLES_SQL = "SELECT DISTINCT table_name FROM ducklake_table_info('lake')"
-
-
-@st.cache_data(ttl=TTL_HISTORY, show_spinner=False)
-def _tables(root: str) -> frozenset[str]:
-    lake = get_lake(Path(root))
-    if lake is None:
-        return frozenset()
-    try:
-        return frozenset(str(v) for v in lake.query(DUCKLAKE_TABLES_SQL).column(0).to_pylist())
-    except Exception as exc:  # an older ducklake extension: the portable listing
-        log.debug("ducklake_table_info unavailable (%s), using information_schema", exc)
-        return frozenset(lake.tables())
-
-
-def tables(root: Path | None = None) -> frozenset[str]:
-    """Names of the lake tables that exist now (empty when there is no lake)."""
-    return _tables(str(root or data_dir()))
-
-
-# Tables without data files or inlined rows (DuckLake catalog; readers never inline).
-_EMPTY_TABLES_SQL = (
-    "SELECT table_name FROM ducklake_table_info('lake') WHERE file_count = 0 AND table_id NOT IN "
-    "(SELECT table_id FROM __ducklake_metadata_lake.ducklake_inlined_data_tables)"
-)
-
-
-@st.cache_data(ttl=TTL_LIVE, show_spinner=False)
-def _empty_tables(root: str) -> frozenset[str]:
-    lake = get_lake(Path(root))
-    if lake is None:
-        return frozenset()
-    try:
-        return frozenset(str(v) for v in lake.query(_EMPTY_TABLES_SQL).column(0).to_pylist())
-    except Exception as exc:  # another catalog layout: never skip
-        log.debug("cannot list empty tables (%s)", exc)
-        return frozenset()
-
-
-def has_tables(*names: str, root: Path | None = None) -> bool:
-    have = tables(root)
-    return all(n in have for n in names)
-
-
-def _to_wib(df: pd.DataFrame) -> pd.DataFrame:
-    for col in df.columns:
-        if isinstance(df[col].dtype, pd.DatetimeTZDtype):
-            df[col] = df[col].dt.tz_convert(WIB)
-    return df
-
-
-def _run(root: str, sql: str, params: tuple[Any, ...]) -> pd.DataFrame:
-    lake = get_lake(Path(root))
-    if lake is None:
-        return pd.DataFrame()
-    return _to_wib(_decimals_to_float(lake.query(sql, list(params))).to_pandas())
-
-
-def _decimals_to_float(table: pa.Table) -> pa.Table:
-    """sum() of integers comes back as DECIMAL/HUGEINT; charts want plain floats."""
-    for i, field in enumerate(table.schema):
-        if pa.types.is_decimal(field.type):
-            table = table.set_column(i, field.name, table.column(i).cast(pa.float64()))
-    return table
-
-
-_run_live = st.cache_data(ttl=TTL_LIVE, show_spinner=False, max_entries=512)(_run)
-_run_history = st.cache_data(ttl=TTL_HISTORY, show_spinner=False, max_entries=512)(_run)
-
-
-def query(q: Q, params: Sequence[Any] = (), *, live: bool = False, root: Path | None = None) -> pd.DataFrame:
-    """Run ``q`` with bound ``params``; an empty frame with ``q.columns`` when a table is missing."""
-    root = root or data_dir()
-    if not has_tables(*q.needs, root=root):
-        return pd.DataFrame(columns=list(q.columns))
-    if q.empty_if_empty and not _empty_tables(str(root)).isdisjoint(q.needs):
-        return pd.DataFrame(columns=list(q.columns))
-    runner = _run_live if live else _run_history
-    df = runner(str(root), q.sql, tuple(params))
-    if df.empty and len(df.columns) == 0:
-        return pd.DataFrame(columns=list(q.columns))
-    return df
-
-
-def clear_caches() -> None:
-    _camera_state.clear()
-    _empty_tables.clear()
-    _run_live.clear()
-    _run_history.clear()
-    _tables.clear()
-
-
-# -- SQL -------------------------------------------------------------------------------
 _LATEST_COVERAGE = "run_id IS NOT DISTINCT FROM (SELECT max(run_id) FROM coverage_kelurahan)"
 LEVEL_RANK_SQL = "CASE {col} WHEN 'Awas' THEN 3 WHEN 'Siaga' THEN 2 WHEN 'Waspada' THEN 1 WHEN 'Normal' THEN 0 END"
 
@@ -307,7 +100,7 @@ KELURAHAN_RISK_NOW = Q(
     empty_if_empty=True,
 )
 
-_ALERT_COLS = (
+ALERT_COLS = (
     "alert_id",
     "version",
     "camera_id",
@@ -321,7 +114,7 @@ _ALERT_COLS = (
     "updated_at",
     "cap_xml_uri",
 )
-_ALERT_SELECT = ", ".join(_ALERT_COLS)
+_ALERT_SELECT = ", ".join(ALERT_COLS)
 _ALERTS_LATEST = (
     f"SELECT {_ALERT_SELECT} FROM alerts "
     "QUALIFY row_number() OVER (PARTITION BY alert_id ORDER BY version DESC, updated_at DESC) = 1"
@@ -331,28 +124,28 @@ ALERTS_ACTIVE = Q(
     f"SELECT * FROM ({_ALERTS_LATEST}) WHERE status IN ('open', 'updated', 'acknowledged') "
     f"ORDER BY {_rank('level')} DESC NULLS LAST, opened_at DESC",
     ("alerts",),
-    _ALERT_COLS,
+    ALERT_COLS,
     empty_if_empty=True,
 )
 
 ALERTS_SINCE = Q(
     f"SELECT * FROM ({_ALERTS_LATEST}) WHERE opened_at >= ? ORDER BY opened_at DESC LIMIT 5000",
     ("alerts",),
-    _ALERT_COLS,
+    ALERT_COLS,
     empty_if_empty=True,
 )
 
 ALERTS_FOR_CAMERA = Q(
     f"SELECT * FROM ({_ALERTS_LATEST}) WHERE camera_id = ? ORDER BY opened_at DESC LIMIT 200",
     ("alerts",),
-    _ALERT_COLS,
+    ALERT_COLS,
     empty_if_empty=True,
 )
 
 ALERT_VERSIONS = Q(
     f"SELECT {_ALERT_SELECT} FROM alerts WHERE alert_id = ? ORDER BY version",
     ("alerts",),
-    _ALERT_COLS,
+    ALERT_COLS,
 )
 
 DELIVERIES_FOR_ALERT = Q(
@@ -781,282 +574,3 @@ def table_columns(table: str, root: Path | None = None) -> list[str]:
         ("column_name",),
     )
     return [str(c) for c in query(q, [table], root=root)["column_name"].tolist()]
-
-
-def read_object(uri: str, root: Path | None = None) -> bytes | None:
-    """Bytes of a keyframe or release file named by a path, ``file://`` URI, store key or ``s3://`` URI."""
-    root = root or data_dir()
-    try:
-        if uri.startswith("file://"):
-            uri = uri[len("file://") :]
-        if uri.startswith("s3://"):
-            store = get_store(root)
-            bucket_key = uri[len("s3://") :].split("/", 1)
-            key = bucket_key[1] if len(bucket_key) == 2 else ""
-            prefix = getattr(store, "prefix", "")
-            if prefix and key.startswith(prefix + "/"):
-                key = key[len(prefix) + 1 :]
-            return store.get_bytes(key)
-        path = Path(uri)
-        if path.is_absolute():
-            return path.read_bytes() if path.is_file() else None
-        for base in (root / "store", root):
-            if (base / path).is_file():
-                return (base / path).read_bytes()
-        return get_store(root).get_bytes(uri)
-    except Exception as exc:  # an unreadable object is an empty state, not a crash
-        log.warning("cannot read %s: %s", uri, exc)
-        return None
-
-
-@dataclass(frozen=True)
-class ReleaseFile:
-    key: str
-    name: str
-    size: int
-
-
-@dataclass(frozen=True)
-class Release:
-    version: str
-    files: tuple[ReleaseFile, ...]
-    datapackage: dict[str, Any]
-
-
-def _release_roots(root: Path) -> list[Path]:
-    return [root / "store" / "releases", root / "releases"]
-
-
-@st.cache_data(ttl=TTL_HISTORY, show_spinner=False)
-def _releases(root: str, store_kind: str) -> list[Release]:
-    base = Path(root)
-    found: dict[str, Release] = {}
-    listings: list[tuple[str, list[ReleaseFile]]] = []
-    if store_kind == "s3":
-        try:
-            by_version: dict[str, list[ReleaseFile]] = {}
-            for info in get_store(base).list("releases/"):
-                parts = info.key.split("/")
-                if len(parts) >= 3:
-                    by_version.setdefault(parts[1], []).append(ReleaseFile(info.key, "/".join(parts[2:]), info.size))
-            listings.extend(by_version.items())
-        except Exception as exc:
-            log.warning("cannot list releases in the store: %s", exc)
-    for rel_root in _release_roots(base):
-        if not rel_root.is_dir():
-            continue
-        for vdir in sorted(p for p in rel_root.iterdir() if p.is_dir()):
-            files = [
-                ReleaseFile(str(p), p.relative_to(vdir).as_posix(), p.stat().st_size)
-                for p in sorted(vdir.rglob("*"))
-                if p.is_file()
-            ]
-            listings.append((vdir.name, files))
-    for version, files in listings:
-        if version in found or not files:
-            continue
-        dp: dict[str, Any] = {}
-        for f in files:
-            if f.name == "datapackage.json":
-                raw = read_object(f.key, base)
-                if raw:
-                    try:
-                        dp = json.loads(raw)
-                    except ValueError:
-                        log.warning("release %s: invalid datapackage.json", version)
-        found[version] = Release(version, tuple(files), dp)
-    return sorted(found.values(), key=lambda r: r.version, reverse=True)
-
-
-def releases(root: Path | None = None) -> list[Release]:
-    """Open-data releases found under ``releases/<version>/`` in the store or the data folder."""
-    return _releases(str(root or data_dir()), os.environ.get("PANTAU_STORE", "local"))
-
-
-# -- derived views ---------------------------------------------------------------------
-def camera_state(root: Path | None = None) -> pd.DataFrame:
-    """Every camera with its current risk level and health (``unknown`` without recent data).
-
-    Level: newest frame score within the last hour of data, else the newest hourly mart row.
-    Health: newest frame status, else the frame score's health, else ``offline`` when the hourly
-    uptime is zero. Cached as a whole (Overview and Camera both start with it).
-    """
-    return _camera_state(str(root or data_dir()))
-
-
-@st.cache_data(ttl=TTL_LIVE, show_spinner=False, max_entries=16)
-def _camera_state(root_str: str) -> pd.DataFrame:
-    root = Path(root_str)
-    cams = query(CAMERAS, root=root)
-    if cams.empty:
-        return cams.assign(level=pd.Series(dtype=str), health=pd.Series(dtype=str), last_seen=pd.Series(dtype=object))
-    scores = query(CAMERA_RISK_NOW_SCORES, live=True, root=root)
-    hourly = query(CAMERA_RISK_NOW_HOURLY, live=True, root=root)
-    frames = query(CAMERA_HEALTH_NOW, live=True, root=root)
-    df = (
-        cams[["camera_id"]]
-        .merge(scores[["camera_id", "risk_level", "health", "last_seen"]], on="camera_id", how="left")
-        .merge(
-            hourly[["camera_id", "risk_level", "uptime", "last_seen"]].rename(
-                columns={"risk_level": "h_level", "last_seen": "h_seen"}
-            ),
-            on="camera_id",
-            how="left",
-        )
-        .merge(frames[["camera_id", "status", "last_frame"]], on="camera_id", how="left")
-    )
-    level = df["risk_level"].astype(object).where(df["risk_level"].notna(), df["h_level"])
-    level = level.where(level.isin(LEVELS), "unknown")
-    health = df["status"].astype(object).where(df["status"].notna(), df["health"])
-    up = pd.to_numeric(df["uptime"], errors="coerce")
-    from_uptime = pd.Series(np.where(up > 0, "ok", "offline"), index=df.index).where(up.notna())
-    health = health.where(health.notna(), from_uptime).fillna("unknown")
-    seen = [pd.to_datetime(df[c], utc=True) for c in ("last_seen", "last_frame", "h_seen")]
-    last_seen = seen[0].fillna(seen[1]).fillna(seen[2]).dt.tz_convert(WIB)
-    return cams.reset_index(drop=True).assign(level=level, health=health, last_seen=last_seen)
-
-
-def kelurahan_state(cams: pd.DataFrame, root: Path | None = None) -> pd.Series:
-    """Current risk level per kelurahan code: the hourly mart, raised by any camera's current level."""
-    ranks: dict[str, int] = {}
-    mart = query(KELURAHAN_RISK_NOW, live=True, root=root)
-    for code, rank in zip(mart["kelurahan_code"], mart["level_rank"], strict=True):
-        if code is not None and not pd.isna(rank):
-            ranks[code] = max(ranks.get(code, 0), int(rank))
-    if not cams.empty:
-        known = cams[cams["level"].isin(LEVELS) & cams["kelurahan_code"].notna()]
-        for code, level in zip(known["kelurahan_code"], known["level"], strict=True):
-            ranks[code] = max(ranks.get(code, 0), LEVEL_RANK[level])
-    return pd.Series({code: LEVELS[r] for code, r in ranks.items()}, dtype=object)
-
-
-# -- operational DB (alerts helper) ------------------------------------------------------
-def ops_db_url(root: Path | None = None) -> str | None:
-    """URL of the alerts operational DB when one exists (``PANTAU_OPS_DB_URL`` or ``<data_dir>/ops.sqlite``)."""
-    url = os.environ.get("PANTAU_OPS_DB_URL")
-    if url:
-        return url
-    path = (root or data_dir()) / "ops.sqlite"
-    return f"sqlite:///{path}" if path.exists() else None
-
-
-@st.cache_resource(show_spinner=False)
-def _ops_db(url: str) -> Any:
-    from alerts.db import OpsDB
-
-    return OpsDB(url, create=False)
-
-
-def ops_db(root: Path | None = None) -> Any | None:
-    """The alerts package's OpsDB handle, or None (no alerts package or no operational DB)."""
-    url = ops_db_url(root)
-    if url is None:
-        return None
-    try:
-        return _ops_db(url)
-    except ImportError:
-        return None
-    except Exception as exc:
-        log.warning("operational DB not available: %s", exc)
-        return None
-
-
-def acknowledge_alert(alert_id: str, actor: str, root: Path | None = None) -> None:
-    """Acknowledge through the alerts package (raises RuntimeError when it is unavailable)."""
-    ops = ops_db(root)
-    if ops is None:
-        raise RuntimeError("no operational alerts database")
-    from alerts.lifecycle import AlertLifecycle
-
-    AlertLifecycle(ops, validate=False).acknowledge(alert_id, actor=actor)
-    clear_caches()
-
-
-def can_acknowledge(root: Path | None = None) -> bool:
-    try:
-        import alerts.lifecycle  # noqa: F401
-    except ImportError:
-        return False
-    return ops_db(root) is not None
-
-
-# -- live alert state from the operational DB (the lake copy lags until the next export) ------
-def _ops_frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
-    df = pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=list(columns))
-    for col in ("opened_at", "updated_at", "at"):
-        if col in df.columns:
-            df[col] = pd.to_datetime(df[col], utc=True).dt.tz_convert(WIB)
-    return df
-
-
-def ops_alerts(alert_ids: Sequence[str] = (), root: Path | None = None) -> pd.DataFrame | None:
-    """Current state (alerts-page columns) of every active alert and of ``alert_ids`` in the ops DB.
-
-    None when there is no operational DB; the lake's ``alerts`` table is then all there is.
-    """
-    ops = ops_db(root)
-    if ops is None:
-        return None
-    from alerts.lifecycle import AlertNotFoundError, get_alert, list_alerts
-
-    try:
-        rows = list_alerts(ops, active_only=True)
-        seen = {r["alert_id"] for r in rows}
-        for alert_id in dict.fromkeys(a for a in alert_ids if a not in seen):
-            try:
-                rows.append(get_alert(ops, alert_id))
-            except AlertNotFoundError:
-                continue  # only in the lake (e.g. an older ops DB): the lake row stands
-    except Exception as exc:
-        log.warning("operational DB not readable: %s", exc)
-        return None
-    return _ops_frame(rows, _ALERT_COLS)
-
-
-OPS_VERSION_COLS = ("version", "updated_at", "status", "level", "reason", "actor")
-
-
-def ops_alert_versions(alert_id: str, root: Path | None = None) -> pd.DataFrame | None:
-    """Every transition of ``alert_id`` in the ops DB (who did what), or None without one."""
-    ops = ops_db(root)
-    if ops is None:
-        return None
-    from alerts.lifecycle import transitions
-
-    try:
-        rows = [{**r, "updated_at": r["at"]} for r in transitions(ops, alert_id)]
-    except Exception as exc:
-        log.warning("operational DB not readable: %s", exc)
-        return None
-    return _ops_frame(rows, OPS_VERSION_COLS)
-
-
-def merge_live_alerts(lake: pd.DataFrame, ops: pd.DataFrame | None) -> pd.DataFrame:
-    """The lake's latest row per alert, replaced by the ops DB's current row where it has one.
-
-    The lake copy is refreshed by the export job; an acknowledgement (or an alert opened since the last export) must
-    show at once, so the operational DB wins where it knows the alert.
-    """
-    if ops is None or ops.empty:
-        return lake
-    if lake.empty:
-        return ops.reset_index(drop=True)
-    return pd.concat([lake[~lake["alert_id"].isin(ops["alert_id"])], ops], ignore_index=True)
-
-
-def sort_active_first(df: pd.DataFrame) -> pd.DataFrame:
-    """Highest level first, then newest."""
-    rank = df["level"].map(LEVEL_RANK).fillna(-1)
-    return (
-        df.assign(_rank=rank)
-        .sort_values(["_rank", "opened_at"], ascending=[False, False])
-        .drop(columns="_rank")
-        .reset_index(drop=True)
-    )
-
-
-def active_alerts_now(root: Path | None = None) -> pd.DataFrame:
-    """Active alerts as operators see them now: the lake's active rows merged with the ops DB's live state."""
-    lake_active = query(ALERTS_ACTIVE, live=True, root=root)
-    current = merge_live_alerts(lake_active, ops_alerts(lake_active["alert_id"].tolist(), root=root))
-    return sort_active_first(current[current["status"].isin(ACTIVE_ALERT_STATUSES)])
