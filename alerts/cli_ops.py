@@ -7,11 +7,26 @@ from typing import Any
 
 from rich.table import Table
 
+from access.roles import Principal, Role
 from alerts.channels import ChannelRegistry, SmtpConfig, WebhookPolicy
 from alerts.db import OpsDB
 from alerts.lifecycle import AlertLifecycle, TransitionResult, list_alerts
 from alerts.outbox import Dispatcher, DispatchStats, RetryPolicy, outbox_counts
 from alerts.subscriptions import SubscriptionSpec, add_subscription, list_subscriptions, remove_subscription
+
+
+def cli_principal(name: str) -> Principal:
+    """Whoever runs the CLI holds the operational DB's file or DSN: the installation's admin.
+
+    The name (``--by``) and the operating-system account are both recorded in the audit log.
+    """
+    import getpass
+
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):
+        os_user = "unknown"
+    return Principal((name or os_user).strip() or os_user, Role.ADMIN, f"cli:{os_user}"[:32])
 
 
 def webhook_policy(allow_private_webhooks: bool = False, allow_http: bool = False) -> WebhookPolicy:
@@ -38,6 +53,7 @@ def subscribe_add(
     secret: str | None = None,
     allow_private_webhooks: bool = False,
     allow_http: bool = False,
+    by: str = "",
 ) -> dict[str, Any]:
     """Add a subscription; returns the stored row (including a generated webhook secret)."""
     ops = OpsDB(ops_db_url)
@@ -57,7 +73,9 @@ def subscribe_add(
             format=fmt,
             secret=secret,
         )
-        return add_subscription(ops, spec, webhook_policy=webhook_policy(allow_private_webhooks, allow_http))
+        return add_subscription(
+            ops, spec, webhook_policy=webhook_policy(allow_private_webhooks, allow_http), by=cli_principal(by)
+        )
     finally:
         ops.dispose()
 
@@ -72,10 +90,10 @@ def subscribe_list(
         ops.dispose()
 
 
-def subscribe_remove(ops_db_url: str, subscription_id: str) -> bool:
+def subscribe_remove(ops_db_url: str, subscription_id: str, *, by: str = "") -> bool:
     ops = OpsDB(ops_db_url)
     try:
-        return remove_subscription(ops, subscription_id)
+        return remove_subscription(ops, subscription_id, by=cli_principal(by))
     finally:
         ops.dispose()
 
@@ -135,7 +153,7 @@ def alerts_table(rows: Sequence[dict[str, Any]]) -> Table:
 def alerts_ack(ops_db_url: str, alert_id: str, *, actor: str, note: str = "") -> TransitionResult:
     ops = OpsDB(ops_db_url)
     try:
-        return AlertLifecycle(ops).acknowledge(alert_id, actor, note)
+        return AlertLifecycle(ops).acknowledge(alert_id, actor, note, by=cli_principal(actor))
     finally:
         ops.dispose()
 
@@ -143,7 +161,7 @@ def alerts_ack(ops_db_url: str, alert_id: str, *, actor: str, note: str = "") ->
 def alerts_cancel(ops_db_url: str, alert_id: str, *, actor: str, reason: str) -> TransitionResult:
     ops = OpsDB(ops_db_url)
     try:
-        return AlertLifecycle(ops).cancel(alert_id, reason, actor)
+        return AlertLifecycle(ops).cancel(alert_id, reason, actor, by=cli_principal(actor))
     finally:
         ops.dispose()
 

@@ -4,7 +4,7 @@ One URL switches deployments: ``sqlite:///<data_dir>/ops.sqlite`` (embedded defa
 busy timeout, ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing half-way)
 or ``postgresql+psycopg2://...`` (scale-out; the dispatcher claims rows with
 ``FOR UPDATE SKIP LOCKED``). Tables: the current state of each alert, every transition,
-subscriptions, the delivery outbox, rule state and small key/values (sensor cursors).
+subscriptions, the delivery outbox, rule state and small key/values (sensor cursors); the\naccess package adds local accounts and the append-only audit log (``access.audit``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+from access.audit import ensure_audit_schema
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +184,7 @@ class OpsDB:
 
     def create_schema(self) -> None:
         metadata.create_all(self.engine, checkfirst=True)
+        ensure_audit_schema(self.engine)  # accounts and the append-only audit log live here too
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:

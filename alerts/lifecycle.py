@@ -18,6 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from access.audit import principal_role, record_audit
+from access.roles import Permission, Principal, require, system
 from alerts.cap import CapMessage, CapSettings, build_cap, cap_identifier, validate_cap
 from alerts.db import OpsDB, alerts_t, deliveries_t, rule_state_t, transitions_t
 from alerts.models import CameraInfo, Decision, Level, Status, utcnow
@@ -28,6 +30,7 @@ from alerts.subscriptions import active_subscriptions
 log = logging.getLogger(__name__)
 
 GeometryLookup = Callable[[str | None], str | None]
+MIN_CANCEL_REASON = 3  # characters: "a cancelled fire alert is a safety incident" - say why
 
 
 class AlertNotFoundError(KeyError):
@@ -141,14 +144,33 @@ class AlertLifecycle:
         return self._transition(conn, row, Status.OPEN, d.level, "Alert", d.reason, d.evidence, d.at, "rules")
 
     # -- operator / recipient actions ------------------------------------------------------
-    def cancel(self, alert_id: str, reason: str, actor: str, at: datetime | None = None) -> TransitionResult:
-        """Cancel an active alert (false alarm): a CAP Cancel goes to everyone who got it."""
+    def cancel(
+        self,
+        alert_id: str,
+        reason: str,
+        actor: str = "",
+        at: datetime | None = None,
+        *,
+        by: Principal | None = None,
+        source: str = "",
+    ) -> TransitionResult:
+        """Cancel an active alert (false alarm): a CAP Cancel goes to everyone who got it.
+
+        ``by`` is the signed-in principal (an operator or admin); without it the call is an internal
+        one, audited as role ``system`` under ``actor``. A reason is mandatory.
+        """
+        who = by or system(actor)
+        require(who.role, Permission.CANCEL_ALERT, who.name)
+        reason = (reason or "").strip()
+        if len(reason) < MIN_CANCEL_REASON:
+            raise ValueError(f"a cancellation needs a reason (at least {MIN_CANCEL_REASON} characters)")
         at = at or utcnow()
         with self.ops.begin() as conn:
             row = self._active(conn, alert_id)
             res = self._transition(
-                conn, row, Status.CANCELLED, Level.parse(row["level"]), "Cancel", reason, {}, at, actor
+                conn, row, Status.CANCELLED, Level.parse(row["level"]), "Cancel", reason, {}, at, who.name
             )
+            _audit(conn, who, "alert.cancel", row, res, reason, source, at)
             # the rules must not reopen or update it right away: reset their state, start cooldown
             st_row = conn.execute(
                 sa.select(rule_state_t.c.state).where(
@@ -161,22 +183,40 @@ class AlertLifecycle:
             save_rule_state(conn, row["camera_id"], row["hazard"], st, at)
             return res
 
-    def acknowledge(self, alert_id: str, actor: str, note: str = "", at: datetime | None = None) -> TransitionResult:
-        """A recipient confirms they handle it (recorded, not broadcast)."""
+    def acknowledge(
+        self,
+        alert_id: str,
+        actor: str = "",
+        note: str = "",
+        at: datetime | None = None,
+        *,
+        by: Principal | None = None,
+        source: str = "",
+    ) -> TransitionResult:
+        """A recipient confirms they handle it (recorded, not broadcast).
+
+        ``by`` is the signed-in principal (operator or admin); ``actor`` may name the officer who
+        handles it when it differs from the account. Without ``by`` the call is internal (role ``system``).
+        """
+        who = by or system(actor)
+        require(who.role, Permission.ACK_ALERT, who.name)
+        handler = (actor or "").strip() or who.name
         at = at or utcnow()
         with self.ops.begin() as conn:
             row = self._active(conn, alert_id)
-            return self._transition(
+            res = self._transition(
                 conn,
                 row,
                 Status.ACKNOWLEDGED,
                 Level.parse(row["level"]),
                 None,
-                note or f"acknowledged by {actor}",
+                note or f"acknowledged by {handler}",
                 {},
                 at,
-                actor,
+                handler,
             )
+            _audit(conn, who, "alert.acknowledge", row, res, note, source, at, handler=handler)
+            return res
 
     def _active(self, conn: Connection, alert_id: str) -> dict[str, Any]:
         q = sa.select(alerts_t).where(alerts_t.c.alert_id == alert_id)
@@ -345,6 +385,27 @@ class AlertLifecycle:
         if rows:
             conn.execute(sa.insert(deliveries_t), rows)
         return len(rows)
+
+
+def _audit(
+    conn: Connection,
+    who: Principal,
+    action: str,
+    row: Mapping[str, Any],
+    res: TransitionResult,
+    reason: str,
+    source: str,
+    at: datetime,
+    handler: str | None = None,
+) -> None:
+    before = {k: row.get(k) for k in ("status", "level", "version", "acknowledged_by", "reason")}
+    after: dict[str, Any] = {"status": res.status, "level": res.level, "version": res.version}
+    if handler is not None:
+        after["acknowledged_by"] = handler
+    record_audit(
+        conn, actor=who.name, role=principal_role(who), action=action, target_type="alert", target_id=res.alert_id,
+        before=before, after=after, reason=reason, source=source or who.source, at=at,
+    )  # fmt: skip
 
 
 def save_rule_state(conn: Connection, camera_id: str, hazard: str, state: RuleState, at: datetime) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from access.audit import principal_role, record_audit
+from access.roles import SYSTEM, Permission, Principal, require
 from alerts.channels import CHANNELS, WebhookPolicy, validate_webhook_url
 from alerts.db import OpsDB, subscriptions_t
 from alerts.models import AGENCIES, HAZARDS, Level, utcnow
@@ -63,8 +65,19 @@ class SubscriptionSpec:
 
 
 def add_subscription(
-    ops: OpsDB, spec: SubscriptionSpec, *, webhook_policy: WebhookPolicy = WebhookPolicy()
+    ops: OpsDB,
+    spec: SubscriptionSpec,
+    *,
+    webhook_policy: WebhookPolicy = WebhookPolicy(),
+    by: Principal = SYSTEM,
+    source: str = "",
 ) -> dict[str, Any]:
+    """Validate and store a subscription (admins only), audited in the same transaction.
+
+    ``by`` is the signed-in principal; the default is an internal caller (set-up, demo), audited
+    as role ``system``. The webhook secret is never written to the audit log.
+    """
+    require(by.role, Permission.MANAGE_SUBSCRIPTIONS, by.name)
     spec.validate(webhook_policy)
     row = asdict(spec)
     row["min_level"] = Level.parse(spec.min_level).label
@@ -73,6 +86,10 @@ def add_subscription(
     row.update(subscription_id=uuid.uuid4().hex[:16], active=True, created_at=utcnow())
     with ops.begin() as conn:
         conn.execute(sa.insert(subscriptions_t).values(**row))
+        record_audit(
+            conn, actor=by.name, role=principal_role(by), action="subscription.add", target_type="subscription",
+            target_id=row["subscription_id"], after=row, source=source or by.source,
+        )  # fmt: skip
     return row
 
 
@@ -88,15 +105,26 @@ def list_subscriptions(
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def remove_subscription(ops: OpsDB, subscription_id: str) -> bool:
+def remove_subscription(ops: OpsDB, subscription_id: str, *, by: Principal = SYSTEM, source: str = "") -> bool:
     """Deactivate (kept for the delivery history); returns False if no such active subscription."""
+    require(by.role, Permission.MANAGE_SUBSCRIPTIONS, by.name)
     with ops.begin() as conn:
-        n = conn.execute(
-            sa.update(subscriptions_t)
-            .where(subscriptions_t.c.subscription_id == subscription_id, subscriptions_t.c.active.is_(True))
-            .values(active=False)
-        ).rowcount
-    return bool(n)
+        old = conn.execute(
+            sa.select(subscriptions_t).where(
+                subscriptions_t.c.subscription_id == subscription_id, subscriptions_t.c.active.is_(True)
+            )
+        ).first()
+        if old is None:
+            return False
+        conn.execute(
+            sa.update(subscriptions_t).where(subscriptions_t.c.subscription_id == subscription_id).values(active=False)
+        )
+        before = dict(old._mapping)
+        record_audit(
+            conn, actor=by.name, role=principal_role(by), action="subscription.remove", target_type="subscription",
+            target_id=subscription_id, before=before, after={**before, "active": False}, source=source or by.source,
+        )  # fmt: skip
+    return True
 
 
 def ensure_agency_subscriptions(

@@ -426,8 +426,13 @@ subscribe_app = typer.Typer(
     help="Manage alert subscriptions (agencies by hazard, anyone by area).", no_args_is_help=True
 )
 alerts_app = typer.Typer(help="List, acknowledge, cancel and dispatch alerts.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Local dashboard accounts (argon2id password hashes in the operational DB).", no_args_is_help=True
+)
 app.add_typer(subscribe_app, name="subscribe")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(users_app, name="users")
+ByOpt = Annotated[str, typer.Option("--by", help="Who makes the change (recorded in the audit log; default: OS user)")]
 
 
 class Channel(StrEnum):
@@ -483,6 +488,7 @@ def subscribe_add(
     min_level: Annotated[Level, typer.Option(help="Minimum risk level")] = Level.waspada,
     fmt: Annotated[PayloadFormat, typer.Option("--format", help="Webhook payload: json or cap")] = PayloadFormat.json,
     secret: Annotated[str | None, typer.Option(help="Webhook HMAC secret (generated if omitted)")] = None,
+    by: ByOpt = "",
     data_dir: DataDirOpt = None,
 ) -> None:
     """Add a subscription (stored transactionally in the operational DB)."""
@@ -494,7 +500,7 @@ def subscribe_add(
             s.resolved_ops_db_url(), name=name, channel=channel.value, target=target, kind=kind.value,
             hazard=hazard.value if hazard else None, area_type=area_type.value if area_type else None,
             area_code=area_code, lat=lat, lon=lon, radius_m=radius_m, min_level=min_level.value, fmt=fmt.value,
-            secret=secret, allow_private_webhooks=s.allow_private_webhooks, allow_http=s.allow_http_webhooks,
+            secret=secret, allow_private_webhooks=s.allow_private_webhooks, allow_http=s.allow_http_webhooks, by=by,
         )  # fmt: skip
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -519,13 +525,15 @@ def subscribe_list(
 
 @subscribe_app.command("remove")
 def subscribe_remove(
-    subscription_id: Annotated[str, typer.Argument(help="Subscription id")], data_dir: DataDirOpt = None
+    subscription_id: Annotated[str, typer.Argument(help="Subscription id")],
+    by: ByOpt = "",
+    data_dir: DataDirOpt = None,
 ) -> None:
     """Deactivate a subscription."""
     from alerts.cli_ops import subscribe_remove as rm
 
     s = _settings(data_dir)
-    if not rm(s.resolved_ops_db_url(), subscription_id):
+    if not rm(s.resolved_ops_db_url(), subscription_id, by=by):
         console.print(f"[red]no active subscription {subscription_id}[/red]")
         raise typer.Exit(1)
     console.print(f"removed {subscription_id}")
@@ -593,6 +601,175 @@ def alerts_dispatch(data_dir: DataDirOpt = None) -> None:
     )  # fmt: skip
     console.print(stats)
     console.print(counts)
+
+
+class RoleName(StrEnum):
+    public = "public"
+    analyst = "analyst"
+    operator = "operator"
+    admin = "admin"
+
+
+def _ops(data_dir: Path | None) -> Any:
+    from alerts.db import OpsDB
+
+    return OpsDB(_settings(data_dir).resolved_ops_db_url())
+
+
+def _password(generate: bool) -> tuple[str, bool]:
+    from access.accounts import generate_password
+
+    if generate:
+        return generate_password(), True
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True), False
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name (lower case)")],
+    role: Annotated[RoleName, typer.Option(help="public, analyst, operator or admin")],
+    generate: Annotated[bool, typer.Option(help="Generate a random password and print it once")] = False,
+    by: ByOpt = "",
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Create a dashboard account (asks for the password unless --generate)."""
+    from access.accounts import AccountError, add_user
+    from alerts.cli_ops import cli_principal
+
+    password, generated = _password(generate)
+    ops = _ops(data_dir)
+    try:
+        add_user(ops, username, password, role.value, by=cli_principal(by))
+    except AccountError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        ops.dispose()
+    console.print(f"created {username} ({role.value})" + (f"; password: {password}" if generated else ""))
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    generate: Annotated[bool, typer.Option(help="Generate a random password and print it once")] = False,
+    by: ByOpt = "",
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Set a new password (also lifts a lock-out)."""
+    from access.accounts import AccountError, set_password
+    from alerts.cli_ops import cli_principal
+
+    password, generated = _password(generate)
+    ops = _ops(data_dir)
+    try:
+        set_password(ops, username, password, by=cli_principal(by))
+    except AccountError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        ops.dispose()
+    console.print(f"password set for {username}" + (f": {password}" if generated else ""))
+
+
+@users_app.command("role")
+def users_role(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[RoleName, typer.Argument(help="public, analyst, operator or admin")],
+    by: ByOpt = "",
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Change an account's role."""
+    from access.accounts import AccountError, set_role
+    from alerts.cli_ops import cli_principal
+
+    ops = _ops(data_dir)
+    try:
+        set_role(ops, username, role.value, by=cli_principal(by))
+    except AccountError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        ops.dispose()
+    console.print(f"{username} is now {role.value}")
+
+
+@users_app.command("deactivate")
+def users_deactivate(
+    username: Annotated[str, typer.Argument(help="Login name")], by: ByOpt = "", data_dir: DataDirOpt = None
+) -> None:
+    """Disable an account (kept for the audit log)."""
+    from access.accounts import AccountError, deactivate_user
+    from alerts.cli_ops import cli_principal
+
+    ops = _ops(data_dir)
+    try:
+        deactivate_user(ops, username, by=cli_principal(by))
+    except AccountError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        ops.dispose()
+    console.print(f"{username} deactivated")
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDirOpt = None) -> None:
+    """List accounts (never their password hashes)."""
+    from access.accounts import list_users
+
+    ops = _ops(data_dir)
+    try:
+        rows = list_users(ops)
+    finally:
+        ops.dispose()
+    table = Table("user", "role", "active", "locked until", "created (UTC)")
+    for r in rows:
+        table.add_row(
+            r["username"], r["role"], "yes" if r["active"] else "no", r["locked_until"] or "", r["created_at"]
+        )
+    console.print(table)
+
+
+@app.command()
+def audit(
+    action: Annotated[str | None, typer.Option(help="Only this action, e.g. alert.cancel")] = None,
+    actor: Annotated[str | None, typer.Option(help="Only this actor")] = None,
+    target: Annotated[str | None, typer.Option(help="Only this target id (alert, subscription, camera, user)")] = None,
+    limit: Annotated[int, typer.Option(help="Newest rows shown")] = 50,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format")] = OutputFormat.table,
+    verify: Annotated[bool, typer.Option(help="Check the hash chain of the whole log")] = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Read the append-only audit log (who, role, when, what, before/after). Nothing can edit it."""
+    from access.audit import AUDIT_COLUMNS, AuditChainError, query_audit, verify_audit_chain
+
+    ops = _ops(data_dir)
+    try:
+        if verify:
+            try:
+                console.print(f"audit log intact: {verify_audit_chain(ops)} rows, hash chain verified")
+            except AuditChainError as exc:
+                console.print(f"[red]audit log tampered:[/red] {exc}")
+                raise typer.Exit(2) from None
+            return
+        rows = query_audit(ops, action=action, actor=actor, target_id=target, limit=limit)
+    finally:
+        ops.dispose()
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+    elif fmt is OutputFormat.csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(AUDIT_COLUMNS)
+        for r in rows:
+            w.writerow([r[c] for c in AUDIT_COLUMNS])
+    else:
+        table = Table("seq", "at (UTC)", "actor", "role", "action", "target", "reason", "source")
+        for r in rows:
+            table.add_row(
+                str(r["seq"]), r["at"][:19], r["actor"], r["role"], r["action"],
+                f"{r['target_type']} {r['target_id']}", r["reason"] or "", r["source"],
+            )  # fmt: skip
+        console.print(table)
 
 
 def main() -> None:

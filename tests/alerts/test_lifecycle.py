@@ -105,7 +105,7 @@ def test_acknowledge_and_cancel(ops: OpsDB) -> None:
     with pytest.raises(ValueError):
         lc.acknowledge(tr.alert_id, "late")
     with pytest.raises(AlertNotFoundError):
-        lc.cancel("nope", "x", "y")
+        lc.cancel("nope", "false alarm", "y")
 
 
 CAM = CameraInfo(
