@@ -20,6 +20,7 @@ from typing import Any
 from lxml import etree
 
 from alerts.models import Level, as_utc
+from warehouse.object_store import public_url
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class CapSettings:
     sender_name: str = "Pantau - Pemprov DKI Jakarta"
     web: str = "https://pantau.jakarta.go.id/alerts"
     cap_key_prefix: str = "public/alerts/cap/"
+    public_base_url: str = "http://127.0.0.1:8765/"  # the open-data API, which serves the store's public/ keys
     expires_hours: float = 6.0
     circle_radius_m: float = 500.0
     max_polygon_points: int = 60
@@ -214,7 +216,9 @@ def build_cap(msg: CapMessage, settings: CapSettings = CapSettings()) -> bytes:
                 "Cuplikan kamera (wajah disamarkan)" if lang == "id-ID" else "Camera keyframe (faces blurred)",
             )
             _sub(res, "mimeType", "image/jpeg")
-            _sub(res, "uri", str(uri))
+            # frames carry the object-store key of the blurred keyframe: publish the API's address for it
+            text = str(uri)
+            _sub(res, "uri", text if "://" in text else public_url(settings.public_base_url, text))
         area = _sub(info, "area")
         _sub(area, "areaDesc", place)
         for poly in geojson_to_cap_polygons(msg.kelurahan_geometry, settings.max_polygon_points):

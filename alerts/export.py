@@ -15,11 +15,12 @@ from alerts.cap import CapSettings, FeedEntry, atom_feed
 from alerts.db import OpsDB, alerts_t, deliveries_t, transitions_t
 from alerts.models import Status, utcnow
 from warehouse.lake import Lake
-from warehouse.object_store import ObjectStore
+from warehouse.object_store import ObjectStore, public_url
 
 log = logging.getLogger(__name__)
 
 TS = pa.timestamp("us", tz="UTC")
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8765/"  # the open-data API (PANTAU_OPEN_DATA_BASE_URL in deployments)
 ALERTS_SCHEMA = pa.schema(
     [
         ("alert_id", pa.string()),
@@ -123,9 +124,13 @@ def publish_cap_and_feed(
     *,
     settings: CapSettings = CapSettings(),
     feed_key: str = "public/alerts/feed.atom",
+    base_url: str = DEFAULT_PUBLIC_BASE_URL,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Write every CAP message to the store (under its ``cap_xml_uri`` key) and the Atom feed of active alerts."""
+    """Write every CAP message to the store (under its ``cap_xml_uri`` key) and the Atom feed of active alerts.
+
+    Links in the feed are the public addresses under which the open-data API serves those keys from the same
+    store (``<base_url>public/alerts/...``), so they resolve whether the store is a folder or S3."""
     now = now or utcnow()
     t, a = transitions_t, alerts_t
     written = 0
@@ -148,11 +153,12 @@ def publish_cap_and_feed(
                 level=r.level,
                 headline=f"{r.level}: {r.hazard} - {place}",
                 updated=r.updated_at,
-                cap_uri=store.uri(r.cap_xml_uri) if r.cap_xml_uri else "",
+                cap_uri=public_url(base_url, r.cap_xml_uri) if r.cap_xml_uri else "",
                 lat=r.lat,
                 lon=r.lon,
             )
         )
-    feed = atom_feed(entries, feed_uri=store.uri(feed_key), settings=settings, now=now)
+    feed_uri = public_url(base_url, feed_key)
+    feed = atom_feed(entries, feed_uri=feed_uri, settings=settings, now=now)
     store.put_bytes(feed_key, feed, content_type="application/atom+xml")
-    return {"cap_written": written, "active": len(entries), "feed_uri": store.uri(feed_key)}
+    return {"cap_written": written, "active": len(entries), "feed_uri": feed_uri, "feed_key": feed_key}

@@ -45,6 +45,12 @@ class AlertsOpsResource(dg.ConfigurableResource):
     mqtt_broker: str = ""
     max_attempts: int = 8
 
+    def public_base_url(self) -> str:
+        """The open-data API's address, under which CAP links to blurred keyframes resolve."""
+        from orchestration.settings import load_settings
+
+        return load_settings(data_dir=Path(self.data_dir) if self.data_dir else None).open_data_base_url
+
     def _resolved(self) -> "AlertsOpsResource":
         from orchestration.settings import load_settings
 
@@ -122,7 +128,10 @@ def urgent_alert_sensor(
     ops = ops_db.get_ops()
     try:
         engine = AlertEngine(
-            ops, lk, cap_settings=CapSettings(), flood_context=LakeFloodContext(lk, complaints=_jaki_flood_complaints())
+            ops,
+            lk,
+            cap_settings=CapSettings(public_base_url=ops_db.public_base_url()),
+            flood_context=LakeFloodContext(lk, complaints=_jaki_flood_complaints()),
         )
         result = engine.run_cycle(context.cursor or None)
         if result.cursor:
@@ -160,7 +169,7 @@ def alert_history(
     lk = lake.get_lake()
     try:
         exported = export_alerts_to_lake(ops, lk)
-        feed = publish_cap_and_feed(ops, store.get_store())
+        feed = publish_cap_and_feed(ops, store.get_store(), base_url=store.public_base_url())
         counts = outbox_counts(ops)
     finally:
         lk.close()

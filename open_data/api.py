@@ -3,7 +3,10 @@
 Routes (GET with query parameters or POST with a JSON body, under ``/api/3/action/`` and
 ``/api/action/``): ``package_list``, ``package_show``, ``package_search``, ``datastore_search``,
 plus ``status_show``. ``/releases/...`` serves the static portal and the full files (bulk downloads
-have no row cap). ``datastore_search`` runs DuckDB over the release's Parquet file with bound
+have no row cap); ``/public/...`` serves the store's public zone (blurred keyframes, CAP files, the Atom
+feed). Everything is read through the object-store interface, so the same code serves a local folder or
+an S3/MinIO bucket; with S3, a Parquet file queried by ``datastore_search`` is fetched once into a local
+cache named by its checksum (releases are immutable). ``datastore_search`` runs DuckDB over the release's Parquet file with bound
 parameters; column names are checked against the file's schema, never interpolated from input.
 Errors use CKAN's shape (``{"success": false, "error": {"__type": ..., "message": ...}}``) and never
 carry a stack trace.
@@ -15,14 +18,19 @@ A package is a dataset; its resources are the files of every release (latest fir
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import math
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +43,10 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
+
+from open_data.store_files import store_response
+from warehouse.object_store import LocalObjectStore, ObjectNotFoundError, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -90,41 +100,93 @@ class Resource:
     url: str
     size: int
     sha256: str
+    key: str = ""  # the object-store key of the file
+
+
+RELEASES = "releases"
+PUBLIC = "public"
+REMOTE_RESCAN_S = 5.0  # a remote store is listed at most this often (a local folder on every request)
+
+
+def as_store(source: ObjectStore | str | os.PathLike[str]) -> ObjectStore:
+    """An object store, or a folder path (its local store: ``<folder>/releases/...``)."""
+    if isinstance(source, (str, os.PathLike)):
+        return LocalObjectStore(source)
+    return source
 
 
 class Catalog:
-    """Releases found under ``<root>/releases``; reloaded when a release appears or changes."""
+    """Releases found under ``releases/`` in the object store; reloaded when a release appears or changes."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, store: ObjectStore | str | os.PathLike[str], cache_dir: Path | None = None) -> None:
+        self.store = as_store(store)
+        self._local = self.store if isinstance(self.store, LocalObjectStore) else None
+        self._cache_dir = cache_dir
         self._lock = threading.Lock()
         self._stamp: tuple[tuple[str, float], ...] = ()
+        self._scanned_at = -1e18
         self.releases: list[dict[str, Any]] = []
         self.packages: dict[str, dict[str, Any]] = {}
         self.resources: dict[str, Resource] = {}
 
     def _scan(self) -> tuple[tuple[str, float], ...]:
-        base = self.root / "releases"
         out = []
-        if base.is_dir():
-            for entry in os.scandir(base):
-                manifest = Path(entry.path) / "release.json"
-                if entry.is_dir() and manifest.is_file():
-                    out.append((entry.name, manifest.stat().st_mtime))
+        if self._local is not None:  # a folder: one directory listing, cheap enough for every request
+            base = self._local.root / RELEASES
+            if base.is_dir():
+                for entry in os.scandir(base):
+                    manifest = Path(entry.path) / "release.json"
+                    if entry.is_dir() and manifest.is_file():
+                        out.append((entry.name, manifest.stat().st_mtime))
+            return tuple(sorted(out))
+        for info in self.store.list(RELEASES + "/"):
+            parts = info.key.split("/")
+            if len(parts) == 3 and parts[2] == "release.json":
+                out.append((parts[1], info.mtime))
         return tuple(sorted(out))
 
+    def _path(self, key: str, sha: str) -> Path:
+        if self._local is not None:
+            return self._local.local_path(key)
+        if self._cache_dir is None:
+            self._cache_dir = Path(tempfile.mkdtemp(prefix="pantau-api-cache-"))
+        return self._cache_dir / f"{sha}{Path(key).suffix}"
+
+    def fetch(self, res: Resource) -> Path:
+        """The local file of ``res``: the store's own file, or a checked copy fetched once from a remote store."""
+        if self._local is not None or res.path.is_file():
+            return res.path
+        try:
+            data = self.store.get_bytes(res.key)
+        except ObjectNotFoundError:
+            raise NotFoundError(f"Not found: the file of resource {res.id!r} is missing from the store") from None
+        if hashlib.sha256(data).hexdigest() != res.sha256:
+            raise ApiError(f"resource {res.id!r} does not match its published checksum", "resource_id")
+        res.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = res.path.with_suffix(f".tmp-{threading.get_ident()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, res.path)
+        return res.path
+
+    def close(self) -> None:
+        if self._local is None and self._cache_dir is not None:
+            shutil.rmtree(self._cache_dir, ignore_errors=True)
+
     def refresh(self) -> None:
+        if self._local is None and time.monotonic() - self._scanned_at < REMOTE_RESCAN_S:
+            return
         stamp = self._scan()
+        self._scanned_at = time.monotonic()
         if stamp == self._stamp:
             return
         with self._lock:
             releases = []
             for name, _ in stamp:
-                rel_dir = self.root / "releases" / name
+                rel_prefix = f"{RELEASES}/{name}/"
                 try:
-                    rel = json.loads((rel_dir / "release.json").read_text())
-                    rel["_package"] = json.loads((rel_dir / "datapackage.json").read_text())
-                except (OSError, ValueError):
+                    rel = json.loads(self.store.get_bytes(rel_prefix + "release.json"))
+                    rel["_package"] = json.loads(self.store.get_bytes(rel_prefix + "datapackage.json"))
+                except (OSError, ValueError, ObjectNotFoundError):
                     log.warning("skipping unreadable release %s", name)
                     continue
                 releases.append(rel)
@@ -167,15 +229,17 @@ class Catalog:
                     for fmt, f in ds["files"].items():
                         rid = f"{name}:{version}:{fmt}"
                         url = f"/releases/{version}/{f['path']}"
+                        key = f"{RELEASES}/{version}/{f['path']}"
                         resources[rid] = Resource(
                             rid,
                             name,
                             version,
                             fmt,
-                            self.root / "releases" / version / f["path"],
+                            self._path(key, f["sha256"]),
                             url,
                             f["bytes"],
                             f["sha256"],
+                            key,
                         )
                         pkg["resources"].append(
                             {
@@ -213,6 +277,7 @@ class Catalog:
             res = self.resources.get(f"{res.dataset}:{res.version}:parquet") or res
         if res.fmt != "parquet":
             raise ApiError(f"resource {rid!r} is not in the datastore", "resource_id")
+        self.fetch(res)
         return res
 
 
@@ -261,8 +326,8 @@ def _jsonable(v: Any) -> Any:
 
 
 class Api:
-    def __init__(self, root: Path) -> None:
-        self.catalog = Catalog(root)
+    def __init__(self, store: ObjectStore | str | os.PathLike[str]) -> None:
+        self.catalog = Catalog(store)
         self._con = duckdb.connect()
         self._con.execute("SET TimeZone = 'UTC'")
         self._schemas: dict[Path, pa.Schema] = {}
@@ -430,10 +495,10 @@ class Api:
 ACTIONS = ("package_list", "package_show", "package_search", "datastore_search", "status_show")
 
 
-def create_app(root: str | os.PathLike[str]) -> Starlette:
-    api = Api(Path(root))
-    releases_dir = Path(root) / "releases"
-    releases_dir.mkdir(parents=True, exist_ok=True)
+def create_app(source: ObjectStore | str | os.PathLike[str]) -> Starlette:
+    """The API over ``source``: an object store (folder or S3), or a folder path holding ``releases/``."""
+    store = as_store(source)
+    api = Api(store)
 
     async def action(request: Request) -> Response:
         name = request.path_params["name"]
@@ -470,25 +535,40 @@ def create_app(root: str | os.PathLike[str]) -> Starlette:
     async def home(request: Request) -> Response:
         return RedirectResponse("/releases/index.html")
 
+    async def stored(request: Request) -> Response:
+        """Portal pages, release files (``/releases/...``) and the public zone (``/public/...``) from the store."""
+        key = request.url.path.lstrip("/")
+        return await run_in_threadpool(store_response, store, key, request)
+
     routes = [
         Route("/", home),
         Route("/api/3/action/{name}", action, methods=["GET", "POST"], name="action"),
         Route("/api/action/{name}", action, methods=["GET", "POST"]),
-        Mount("/releases", app=StaticFiles(directory=releases_dir), name="releases"),
+        Route("/releases/{path:path}", stored, methods=["GET", "HEAD"], name="releases"),
+        Route("/public/{path:path}", stored, methods=["GET", "HEAD"], name="public"),
     ]
-    return Starlette(routes=routes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        api.catalog.close()  # drop the local cache of a remote store's files
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.catalog = api.catalog
+    return app
 
 
-def serve_api(root: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve the portal and the CKAN-style API for the releases under ``root`` (blocks)."""
-    uvicorn.run(create_app(root), host=host, port=port, log_level="info")
+def serve_api(source: ObjectStore | str | os.PathLike[str], host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve the portal and the CKAN-style API for the releases in ``source`` (blocks)."""
+    uvicorn.run(create_app(source), host=host, port=port, log_level="info")
 
 
 class ApiServer:
-    """Run the API in a background thread (tests, benchmarks, embedding): ``with ApiServer(root, port):``."""
+    """Run the API in a background thread (tests, benchmarks, embedding): ``with ApiServer(store, port):``."""
 
-    def __init__(self, root: str | os.PathLike[str], port: int, host: str = "127.0.0.1") -> None:
-        config = uvicorn.Config(create_app(root), host=host, port=port, log_level="warning", lifespan="off")
+    def __init__(self, source: ObjectStore | str | os.PathLike[str], port: int, host: str = "127.0.0.1") -> None:
+        self.app = create_app(source)
+        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
         self.url = f"http://{host}:{port}"
         self._thread = threading.Thread(target=self.server.run, daemon=True)
@@ -505,3 +585,4 @@ class ApiServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self._thread.join(timeout=10)
+        self.app.state.catalog.close()

@@ -140,16 +140,20 @@ def _sorted(table: pa.Table) -> pa.Table:
 
 
 def _thumbnails(table: pa.Table, store: ObjectStore) -> tuple[pa.Table, dict[str, bytes]]:
-    """Replace ``public_uri`` by a release-relative ``thumbnail`` path; copy only blurred public images."""
+    """Replace ``public_uri`` by a release-relative ``thumbnail`` path; copy only blurred public images.
+
+    ``public_uri`` holds the object-store key (``public/keyframes/<camera>/<ts>.jpg``); an absolute path or
+    ``s3://`` URI naming an object of this store (rows landed before keys were stored) resolves to its key."""
     files: dict[str, bytes] = {}
     paths: list[str | None] = []
     ids = table.column("camera_id").to_pylist()
     uris = table.column("public_uri").to_pylist() if "public_uri" in table.column_names else [None] * len(ids)
     for cam, uri in zip(ids, uris, strict=True):
         path = None
-        if cam is not None and privacy.is_public_thumbnail_key(uri):
+        key = store.key_of(str(uri)) if uri else None  # a key, or a path/s3:// URI this store wrote earlier
+        if cam is not None and privacy.is_public_thumbnail_key(key):
             try:
-                data = store.get_bytes(str(uri))
+                data = store.get_bytes(str(key))
             except (ObjectNotFoundError, FileNotFoundError):
                 data = b""
             if data.startswith(privacy.JPEG_MAGIC):

@@ -301,19 +301,22 @@ def publish(
 @app.command("serve-api")
 def serve_api(
     data_dir: DataDirOpt = None,
-    root: Annotated[Path | None, typer.Option(help="Folder holding releases/ (default: <data-dir>/store)")] = None,
+    root: Annotated[
+        Path | None, typer.Option(help="Folder holding releases/ (default: the configured object store)")
+    ] = None,
     host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8765,
     metrics: Annotated[bool, typer.Option(help="Expose Prometheus metrics at /metrics")] = True,
 ) -> None:
-    """Serve the open-data portal and the CKAN-compatible read API."""
+    """Serve the open-data portal, the CKAN-compatible read API and the public zone, from the object store."""
     import uvicorn
 
     from ingest.cameras.metrics import instrument_asgi
     from open_data.api import create_app
+    from warehouse.object_store import LocalObjectStore
 
     s = _settings(data_dir)
-    app_ = create_app(root or Path(s.data_dir) / "store")
+    app_ = create_app(LocalObjectStore(root) if root else s.object_store())  # folder or S3, as configured
     uvicorn.run(instrument_asgi(app_) if metrics else app_, host=host, port=port, log_level="info")
 
 

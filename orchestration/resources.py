@@ -47,6 +47,10 @@ class ObjectStoreResource(dg.ConfigurableResource):
             return LocalObjectStore(self.root)
         return _settings(self.data_dir).object_store()
 
+    def public_base_url(self) -> str:
+        """Where the open-data API serves this store's public keys (links in CAP, Atom and releases)."""
+        return _settings(self.data_dir).open_data_base_url
+
 
 class SettingsResource(dg.ConfigurableResource):
     """Access to the platform settings (Jaki salt, ops DB URL, webhook policy) at launch."""

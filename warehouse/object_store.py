@@ -36,6 +36,18 @@ def _check_key(key: str) -> str:
     return key
 
 
+def _valid_key(text: str) -> str | None:
+    try:
+        return _check_key(text)
+    except ValueError:
+        return None
+
+
+def public_url(base_url: str, key: str) -> str:
+    """The HTTP address under which the open-data API serves a public key (``releases/...``, ``public/...``)."""
+    return base_url.rstrip("/") + "/" + key.lstrip("/")
+
+
 @runtime_checkable
 class ObjectStore(Protocol):
     """Minimal object-store interface shared by every implementation."""
@@ -46,6 +58,7 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None: ...
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
     def uri(self, key: str) -> str: ...
+    def key_of(self, uri: str) -> str | None: ...
 
 
 class LocalObjectStore:
@@ -100,6 +113,21 @@ class LocalObjectStore:
 
     def uri(self, key: str) -> str:
         return str(self._path(key))
+
+    def key_of(self, uri: str) -> str | None:
+        """The key of ``uri`` when it names an object of this store (a key, or a path/``file://`` URI below the
+        root); None for anything else. Lets rows written before keys were stored as keys still resolve."""
+        text = uri[len("file://") :] if uri.startswith("file://") else uri
+        if text.startswith("/"):
+            try:
+                text = Path(text).resolve().relative_to(self.root).as_posix()
+            except ValueError:
+                return None
+        return _valid_key(text)
+
+    def local_path(self, key: str) -> Path:
+        """The file holding ``key`` (readers that need a path, e.g. DuckDB's ``read_parquet``)."""
+        return self._path(key)
 
 
 class S3ObjectStore:
@@ -176,3 +204,17 @@ class S3ObjectStore:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
+
+    def key_of(self, uri: str) -> str | None:
+        """The key of ``uri`` when it names an object of this store (a key or an ``s3://bucket/prefix/...`` URI)."""
+        text = uri
+        if uri.startswith("s3://"):
+            bucket, _, name = uri[len("s3://") :].partition("/")
+            if bucket != self.bucket:
+                return None
+            if self.prefix:
+                if not name.startswith(self.prefix + "/"):
+                    return None
+                name = name[len(self.prefix) + 1 :]
+            text = name
+        return _valid_key(text)

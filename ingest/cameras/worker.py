@@ -18,6 +18,8 @@ Design
 * Keyframes: the decoded frame as JPEG at ``keyframes/<camera_id>/<ts>.jpg`` (private) every
   ``keyframe_every_s`` per camera and on each health transition; a face/plate-blurred copy at
   ``public/keyframes/<camera_id>/<ts>.jpg`` every ``public_every_s`` (only those may leave the private zone).
+  Rows carry the object-store keys (``keyframe_uri``, ``public_uri``), never a path or ``s3://`` URI, so every
+  reader resolves them through its own store (folder or S3) and releases copy the blurred thumbnails.
 
 The landing row layout is ``LANDING_SCHEMA``: frame columns, score columns and the health transition
 (``is_transition``/``transition_from``) of each sample; ``ingest.cameras.landing`` splits it into tables.
@@ -299,16 +301,16 @@ class CaptureWorker:
             ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
             if not ok:
                 return
-            row["keyframe_uri"] = self.store.put_bytes(KEYFRAME_PREFIX + name, buf.tobytes(), "image/jpeg")
+            self.store.put_bytes(KEYFRAME_PREFIX + name, buf.tobytes(), "image/jpeg")
+            row["keyframe_uri"] = KEYFRAME_PREFIX + name  # the store key: the same in every store mode
             st.last_keyframe = ts
             with self._lock:
                 self.stats.keyframes += 1
             if self.blur is not None and cfg.public_every_s >= 0 and ts - st.last_public >= cfg.public_every_s:
                 ok, pbuf = cv2.imencode(".jpg", self.blur(frame), [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
                 if ok:
-                    row["public_uri"] = self.store.put_bytes(
-                        PUBLIC_KEYFRAME_PREFIX + name, pbuf.tobytes(), "image/jpeg"
-                    )
+                    self.store.put_bytes(PUBLIC_KEYFRAME_PREFIX + name, pbuf.tobytes(), "image/jpeg")
+                    row["public_uri"] = PUBLIC_KEYFRAME_PREFIX + name
                     st.last_public = ts
                     with self._lock:
                         self.stats.public_keyframes += 1
