@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy access ingest analytics warehouse alerts open_data assets orchestration dashboards
+	$(VENV)/bin/mypy access ingest analytics warehouse marts alerts open_data simulate privacy assets orchestration dashboards
 
 lock:
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock

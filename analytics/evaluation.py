@@ -1,6 +1,6 @@
 """Detector evaluation: ``pantau eval PATH`` on labelled image folders, and the metrics of camera clips scored
 against per-frame ground truth (:func:`evaluate_clip`, :func:`clip_metrics`; the simulator's clip driver is
-``ingest.simulate.evaluate``, behind ``pantau eval --clips``: analytics never imports ingest).
+``simulate.evaluate``, behind ``pantau eval --clips``: analytics never imports simulate).
 
 Image folders hold a ``MANIFEST.csv`` with at least ``file,label`` (labels fire, smoke, flood, crowd, normal;
 several separated by ``;``), optional ``count`` (persons) and ``source`` (else ``source_repo``, else the file

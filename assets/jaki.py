@@ -12,11 +12,11 @@ import dagster as dg
 
 from assets.landing import landing_sensor
 from ingest.jaki.ingest import JakiConfig, ingest_landing, pending_exports
-from ingest.jaki.marts import MARTS, refresh_mart, touched_days
 from ingest.jaki.quality import accounting_report, recent_rows
 from ingest.jaki.schemas import SPECS, TableSpec
 from ingest.jaki.signals import panic_camera_requests
 from ingest.jaki.validate import expectation_plan, run_ge
+from marts.jaki import MARTS, refresh_mart, touched_days
 from orchestration.resources import LakeResource, ObjectStoreResource, SettingsResource
 
 GROUP = "jaki"

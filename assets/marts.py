@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from open_data.marts import QUALITY_CHECKS, quality_issues, refresh_risk_marts
+from marts.risk import QUALITY_CHECKS, quality_issues, refresh_risk_marts
 from orchestration.resources import LakeResource
 
 GROUP = "risk"

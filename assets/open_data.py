@@ -7,8 +7,8 @@ snapshot (skipped when the gate fails). A daily schedule runs both at 01:00 WIB.
 
 import dagster as dg
 
+from marts.risk import quality_issues
 from open_data.dcat import validate_catalog
-from open_data.marts import quality_issues
 from open_data.publish import run_publish
 from open_data.release import DEFAULT_BASE_URL, RELEASES_PREFIX, list_releases
 from orchestration.resources import LakeResource, ObjectStoreResource

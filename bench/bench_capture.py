@@ -31,7 +31,7 @@ SERVER = textwrap.dedent(
     """
     import sys, cv2, itertools, threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from ingest.simulate.scene import SimCamera
+    from simulate.scene import SimCamera
     w, h = int(sys.argv[1]), int(sys.argv[2])
     cam = SimCamera("bench", seed=3, width=w, height=h, fps=10)
     frames = [cv2.imencode(".jpg", cam.frame_at(t / 10)[0], [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes()
@@ -116,7 +116,7 @@ def per_frame(base: str, n: int) -> dict[str, float]:
             out["with_vision_ms"] = (time.process_time() - c4) / n * 1000
     except Exception as exc:  # the vision pipeline is optional here
         print(f"  (vision analyzer not measured: {exc})")
-    from ingest.privacy import blur_image
+    from privacy import blur_image
 
     f = reader.read()
     blur_image(f)  # loads CenterFace

@@ -17,8 +17,8 @@ from datetime import date
 from pathlib import Path
 
 from ingest.jaki.ingest import JakiConfig, ingest_bytes
-from ingest.jaki.marts import refresh_marts
-from ingest.simulate.jaki import (
+from marts.jaki import refresh_marts
+from simulate.jaki import (
     JakiSimConfig,
     corrupt_export,
     days,

@@ -36,11 +36,11 @@ sys.path.insert(0, str(REPO))
 # snapshots: at one frame per 10 s a city polls snapshots; an MJPEG connection would render 10 frames/s per camera
 SIM_CHILD = """
 import dataclasses, json, sys
-from ingest.simulate.scenario import demo_scenario
-from ingest.simulate.serve import camera_rows
-from ingest.simulate.servers import SimServer
+from simulate.scenario import demo_scenario
+from simulate.serve import camera_rows
+from simulate.servers import SimServer
 n, w, h, k, procs = (int(x) for x in sys.argv[1:6])
-from ingest.simulate.scenario import load_sites
+from simulate.scenario import load_sites
 sites = len({r["site_id"] for r in load_sites()})  # the real inventory (1,289 sites); beyond it, copies of sites
 base = demo_scenario(min(n, sites), seed=7, duration_s=3600, hls_cameras=0)
 specs = [dataclasses.replace(base[i % len(base)], kind="snapshot", seed=10_000 + i,

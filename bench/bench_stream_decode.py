@@ -22,8 +22,8 @@ SIZES = [(640, 360), (1280, 720)]
 
 def _serve(q: Any, stop: Any, n: int) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from ingest.simulate.scene import SimCamera
-    from ingest.simulate.servers import SimServer
+    from simulate.scene import SimCamera
+    from simulate.servers import SimServer
 
     cams = []
     for w, h in SIZES:
@@ -77,7 +77,7 @@ def bench_protocol(port: int, kind: str, w: int, n: int, seconds: float, health_
 
 
 def bench_render(seconds: float) -> None:
-    from ingest.simulate.scene import Incident, Script, SimCamera
+    from simulate.scene import Incident, Script, SimCamera
 
     script = Script(incidents=(Incident("fire", 0.0), Incident("crowd", 0.0, ramp_s=5.0, peak=60)))
     for w, h in SIZES:

@@ -359,7 +359,7 @@ def eval_(
             console.print(f"[red]error:[/red] bad threshold {t!r}: use hazard=value")
             raise typer.Exit(2) from None
     if clips:
-        from ingest.simulate.evaluate import run_eval_clip  # the simulator's clip driver (ingest side)
+        from simulate.evaluate import run_eval_clip  # the simulator's clip driver
 
         run_eval_clip(duration_s=duration, step_s=step, seed=seed, json_out=json_out, thresholds=thresholds or None)
         return
@@ -417,7 +417,7 @@ def simulate(
     serve_s: Annotated[float | None, typer.Option("--serve-s", help="Stop after this many seconds")] = None,
 ) -> None:
     """Serve simulated Jakarta street cameras on loopback (MJPEG, snapshot, HLS, RTSP) with ground truth."""
-    from ingest.simulate.serve import run_simulator
+    from simulate.serve import run_simulator
 
     run_simulator(
         cameras, seed=seed, duration_s=duration, port=port, hls_cameras=hls, rtsp_cameras=rtsp,

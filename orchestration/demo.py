@@ -93,7 +93,7 @@ def step_cameras(ctx: DemoContext) -> None:
     from ingest.cameras.landing import ingest_landed_batches
     from ingest.cameras.registry import spec_from_mapping
     from ingest.cameras.worker import capture_for
-    from ingest.simulate.serve import camera_rows, start_demo_server
+    from simulate.serve import camera_rows, start_demo_server
     from warehouse.lake import Lake
 
     s = ctx.settings
@@ -171,7 +171,7 @@ def step_marts(ctx: DemoContext) -> None:
     (what the risk schedules do every 15 minutes in production), with their blocking quality checks."""
     from datetime import UTC, timedelta
 
-    from open_data.marts import source_span
+    from marts.risk import source_span
     from warehouse.lake import Lake, ident
 
     with Lake(ctx.settings.lake_config(), read_only=True) as lake:

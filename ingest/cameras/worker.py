@@ -399,7 +399,7 @@ def _warm_up() -> None:
 
 def _default_blur() -> Callable[[np.ndarray], np.ndarray] | None:
     try:
-        from ingest.privacy import blur_image
+        from privacy import blur_image
     except ImportError:  # privacy package unavailable: no public copies at all (never unblurred ones)
         log.warning("privacy blurring unavailable: public keyframes disabled")
         return None

@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest.jaki.ingest import JakiConfig, ingest_landing
-from ingest.jaki.marts import refresh_marts
 from ingest.jaki.signals import panic_camera_requests
-from ingest.simulate.jaki import JakiSimConfig, write_day_to_store
+from marts.jaki import refresh_marts
+from simulate.jaki import JakiSimConfig, write_day_to_store
 from warehouse.lake import Lake
 from warehouse.object_store import ObjectStore
 

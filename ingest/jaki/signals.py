@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from warehouse.lake import Lake
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "warehouse" / "sql" / "jaki"
+SQL_DIR = Path(__file__).parent / "sql"
 PANIC_SQL = (SQL_DIR / "panic_camera_requests.sql").read_text()
 FLOOD_SQL = (SQL_DIR / "flood_complaint_context.sql").read_text()
 

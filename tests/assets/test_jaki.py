@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from assets import jaki as A
-from ingest.simulate.jaki import JakiSimConfig, to_export_bytes, write_day_to_store
 from orchestration.resources import LakeResource, ObjectStoreResource, SettingsResource
+from simulate.jaki import JakiSimConfig, to_export_bytes, write_day_to_store
 from warehouse.lake import Lake, LakeConfig
 from warehouse.migrations import migrate
 from warehouse.object_store import LocalObjectStore

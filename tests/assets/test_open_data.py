@@ -16,7 +16,7 @@ from assets.open_data import (
     open_data_release_dcat,
     open_data_snapshot,
 )
-from open_data.marts import refresh_risk_marts
+from marts.risk import refresh_risk_marts
 from open_data.release import list_releases
 from orchestration.resources import LakeResource, ObjectStoreResource
 from tests.open_data.conftest import CAMERAS, T0, add, fill_frames, make_lake

@@ -202,7 +202,7 @@ def store(tmp_path: Path) -> LocalObjectStore:
 @pytest.fixture
 def filled_lake(lake: Lake, store: LocalObjectStore) -> Lake:
     """A lake with cameras, 3 hours of frames/scores/events and refreshed risk marts."""
-    from open_data.marts import refresh_risk_marts
+    from marts.risk import refresh_risk_marts
 
     add(lake, "cameras", CAMERAS)
     fill_frames(lake)
@@ -351,7 +351,7 @@ def fresh_store(root: Path) -> LocalObjectStore:
 @pytest.fixture(scope="session")
 def ro_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
     """One fully filled lake per test session, for tests that only read it (the lake is slow to build)."""
-    from open_data.marts import refresh_risk_marts
+    from marts.risk import refresh_risk_marts
 
     root = tmp_path_factory.mktemp("ro")
     lk = make_lake(root / "pantau-data")

@@ -16,7 +16,7 @@ from warehouse.object_store import LocalObjectStore, S3ObjectStore
 
 
 def test_publish_local_records_ledger_and_portal(filled_lake: Lake, store: LocalObjectStore) -> None:
-    from open_data.marts import refresh_risk_marts
+    from marts.risk import refresh_risk_marts
 
     first = run_publish(filled_lake, store)
     assert first["written"] and first["datasets"]["risk_hourly_camera"] == 6

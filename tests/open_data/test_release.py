@@ -138,7 +138,7 @@ def test_jaki_usage_falls_back_to_raw_events(ro_lake: Lake, store: LocalObjectSt
 
 
 def test_new_snapshot_new_version_and_changelog(filled_lake: Lake, store: LocalObjectStore) -> None:
-    from open_data.marts import refresh_risk_marts
+    from marts.risk import refresh_risk_marts
 
     first = build_release(filled_lake, store)
     fill_frames(filled_lake, hours=1, start=T0 + timedelta(hours=3))  # one more hour of data

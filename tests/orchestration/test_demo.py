@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.simulate.scenario import demo_scenario
+from simulate.scenario import demo_scenario
 from warehouse.lake import Lake, LakeConfig
 
 pytestmark = pytest.mark.slow  # ~2 minutes: the whole demo

@@ -155,7 +155,7 @@ SIM_CASES = {
 @pytest.mark.parametrize("name", list(SIM_CASES))
 def test_simulated_cameras(name: str) -> None:
     """Hazards are not camera faults (a flood must not read as tampering); simulated faults are found."""
-    scene_mod = pytest.importorskip("ingest.simulate.scene")
+    scene_mod = pytest.importorskip("simulate.scene")
     kw, expected = SIM_CASES[name]
     script = scene_mod.Script(
         night=kw.get("night", False),

@@ -187,7 +187,7 @@ def test_leased_capture_workers_share_simulated_cameras(pg_database: str, lake, 
     from ingest.cameras.passthrough import PassthroughAnalyzer
     from ingest.cameras.registry import CameraSpec
     from ingest.cameras.worker import WorkerConfig
-    from ingest.simulate.serve import camera_rows, start_demo_server
+    from simulate.serve import camera_rows, start_demo_server
     from warehouse.object_store import LocalObjectStore
 
     srv, specs = start_demo_server(8, seed=1, hls_cameras=0, width=160, height=90)

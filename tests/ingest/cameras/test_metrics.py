@@ -17,7 +17,7 @@ from ingest.cameras.metrics import ApiMetrics, CaptureMetrics, instrument_asgi, 
 from ingest.cameras.passthrough import PassthroughAnalyzer
 from ingest.cameras.registry import CameraSpec
 from ingest.cameras.worker import CaptureWorker, WorkerConfig
-from ingest.simulate.serve import camera_rows, start_demo_server
+from simulate.serve import camera_rows, start_demo_server
 from warehouse.object_store import LocalObjectStore
 
 

@@ -23,8 +23,8 @@ from ingest.cameras.readers import (
     open_stream,
     parse_m3u8,
 )
-from ingest.simulate.scene import Incident, Script, SimCamera
-from ingest.simulate.servers import SimServer
+from simulate.scene import Incident, Script, SimCamera
+from simulate.servers import SimServer
 
 W, H = 320, 180
 CAMS = ["ok-1", "ok-2", "f-stop", "f-stall", "f-garbage", "f-404", "f-500", "f-slow", "f-frozen", "f-midstop", "f-http"]

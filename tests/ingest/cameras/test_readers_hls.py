@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from ingest.cameras.readers import HlsReader, StreamError, open_stream
-from ingest.simulate.scene import SimCamera
-from ingest.simulate.servers import SimServer, ffmpeg_exe
+from simulate.scene import SimCamera
+from simulate.servers import SimServer, ffmpeg_exe
 
 pytestmark = pytest.mark.slow
 

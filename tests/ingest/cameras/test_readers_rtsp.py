@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from ingest.cameras.readers import StreamError, open_stream, rtsp_describe
-from ingest.simulate.scene import SimCamera
-from ingest.simulate.servers import SimServer
+from simulate.scene import SimCamera
+from simulate.servers import SimServer
 
 pytestmark = pytest.mark.slow
 

@@ -325,8 +325,8 @@ def test_kill9_no_partial_file_and_restart_no_duplicates(
 @pytest.mark.slow
 def test_simserver_protocols_faults_and_recovery(tmp_path: Path) -> None:
     """Real protocols from the simulator (snapshot, MJPEG, HLS via FFmpeg); faults injected mid-run, then cleared."""
-    servers = pytest.importorskip("ingest.simulate.servers")
-    scene = pytest.importorskip("ingest.simulate.scene")
+    servers = pytest.importorskip("simulate.servers")
+    scene = pytest.importorskip("simulate.scene")
     ids = {
         "snap-ok": "snapshot",
         "snap-stall": "snapshot",

@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest.jaki.demo import run_jaki_demo
-from ingest.jaki.marts import refresh_marts
 from ingest.jaki.privacy import PHONE_PATTERN
 from ingest.jaki.signals import flood_complaint_context, panic_camera_requests
-from ingest.simulate.jaki import JakiSimConfig, generate_day
+from marts.jaki import refresh_marts
+from simulate.jaki import JakiSimConfig, generate_day
 from warehouse.lake import Lake
 from warehouse.object_store import LocalObjectStore
 

@@ -10,7 +10,7 @@ import pytest
 from ingest.jaki.ingest import JakiConfig, ingest_bytes, ingest_landing
 from ingest.jaki.readers import SchemaDriftError
 from ingest.jaki.schemas import SPECS
-from ingest.simulate.jaki import JakiSimConfig, corrupt_export, generate_day, to_export_bytes
+from simulate.jaki import JakiSimConfig, corrupt_export, generate_day, to_export_bytes
 
 SALT = "test-salt-0123456789"
 CFG = JakiConfig(salt=SALT, run_ge=False)  # the GE contract is exercised in test_good_file_loads_every_row

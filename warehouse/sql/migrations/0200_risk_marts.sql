@@ -1,5 +1,5 @@
 -- Risk and uptime marts (owner: open-data). Built from frames, frame_scores and camera_events
--- by the SQL in warehouse/sql/marts/, incrementally by hour (touched hours are replaced).
+-- by the SQL in marts/sql/, incrementally by hour (touched hours are replaced).
 CREATE TABLE risk_hourly_camera (
     hour TIMESTAMPTZ, camera_id VARCHAR, kelurahan_code VARCHAR, frames BIGINT, frames_ok BIGINT,
     fire_max DOUBLE, smoke_max DOUBLE, flood_max DOUBLE, crowd_max DOUBLE, persons_max DOUBLE,

@@ -1,4 +1,4 @@
--- Jaki marts (refreshed by ingest.jaki.marts from warehouse/sql/jaki/*.sql) and cross-signal outputs.
+-- Jaki marts (refreshed by marts.jaki from marts/sql/jaki_*.sql) and cross-signal outputs.
 -- day columns are calendar days in Asia/Jakarta (WIB); hour columns are TIMESTAMPTZ (UTC) hour starts.
 CREATE TABLE jaki_daily_usage (
     day DATE, feature VARCHAR, kelurahan_code VARCHAR, events BIGINT, users BIGINT

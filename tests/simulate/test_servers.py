@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ingest.simulate.scenario import demo_scenario
-from ingest.simulate.scene import SimCamera
-from ingest.simulate.servers import FAULT_KINDS, ServerFault, SimServer
+from simulate.scenario import demo_scenario
+from simulate.scene import SimCamera
+from simulate.servers import FAULT_KINDS, ServerFault, SimServer
 
 
 def test_urls_and_validation() -> None:
@@ -73,7 +73,7 @@ def test_from_specs_enables_hls_only_for_hls_specs() -> None:
 
 def test_demo_server_rows_are_readable_through_their_protocol() -> None:
     from ingest.cameras.readers import open_stream
-    from ingest.simulate.serve import camera_rows, start_demo_server
+    from simulate.serve import camera_rows, start_demo_server
 
     srv, specs = start_demo_server(8, seed=2, hls_cameras=0, width=160, height=90, fps=5.0)
     try:

@@ -14,8 +14,8 @@ import signal
 import threading
 from typing import Any
 
-from ingest.simulate.scenario import SimCameraSpec, demo_scenario
-from ingest.simulate.servers import SimServer
+from simulate.scenario import SimCameraSpec, demo_scenario
+from simulate.servers import SimServer
 
 log = logging.getLogger(__name__)
 

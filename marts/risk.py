@@ -1,6 +1,6 @@
 """Risk and uptime marts: incremental refresh by hour over frames, frame_scores and camera_events.
 
-The SQL lives in ``warehouse/sql/marts/``. A refresh covers a window ``[start, end)``; every hour
+The SQL lives in ``marts/sql/``. A refresh covers a window ``[start, end)``; every hour
 (and every UTC day for uptime) the window touches is recomputed from the sources and replaced in one
 transaction, so re-running a window is idempotent and late frames are picked up by re-running it.
 """
@@ -18,7 +18,7 @@ from warehouse.lake import Lake
 
 log = logging.getLogger(__name__)
 
-MARTS_SQL_DIR = Path(__file__).resolve().parent.parent / "warehouse" / "sql" / "marts"
+MARTS_SQL_DIR = Path(__file__).parent / "sql"
 SOURCES = ("frames", "frame_scores", "camera_events", "cameras")
 
 DELETE_CAMERA_HOURS = "DELETE FROM risk_hourly_camera WHERE hour >= $start AND hour < $end"

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from open_data.marts import MartSourceMissingError, quality_issues, refresh_risk_marts
+from marts.risk import MartSourceMissingError, quality_issues, refresh_risk_marts
 from tests.open_data.conftest import CAMERAS, T0, add
 from warehouse.lake import Lake
 

@@ -10,7 +10,7 @@ import pytest
 
 from ingest.jaki.readers import read_export
 from ingest.jaki.schemas import SPECS, known_kelurahan_codes
-from ingest.simulate.jaki import (
+from simulate.jaki import (
     JakiSimConfig,
     corrupt_export,
     generate_complaints,

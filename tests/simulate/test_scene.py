@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from ingest.simulate.scenario import demo_scenario, load_sites
-from ingest.simulate.scene import Fault, GroundTruth, Incident, Script, SimCamera, depth_class
+from simulate.scenario import demo_scenario, load_sites
+from simulate.scene import Fault, GroundTruth, Incident, Script, SimCamera, depth_class
 
 W, H = 320, 180
 

@@ -1,12 +1,12 @@
 """Simulator clips scored against their ground truth: the driver behind ``pantau eval --clips``.
 
-Renders scripted :class:`ingest.simulate.scene.SimCamera` clips (fire, smoke, flood, crowd, quiet scenes and
+Renders scripted :class:`simulate.scene.SimCamera` clips (fire, smoke, flood, crowd, quiet scenes and
 camera faults), plays the capture worker's health check (``ingest.cameras.health``) on every frame, runs the
 frames through the vision pipeline (:func:`analytics.evaluation.evaluate_clip`) and reports the frame-level
 metrics of :func:`analytics.evaluation.clip_metrics`. Lives on the ingest side because it drives the simulator
 and the capture health check; analytics only supplies the scoring and the pure metric functions.
 
-Run: ``python -m ingest.simulate.evaluate [--duration 100] [--step 2.5] [--json]``.
+Run: ``python -m simulate.evaluate [--duration 100] [--step 2.5] [--json]``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from analytics.evaluation import (
 from analytics.vision import MODEL_VERSION
 from analytics.vision.config import CameraVisionConfig, ReferenceMark, Thresholds
 from ingest.cameras.health import CameraHealth
-from ingest.simulate.scene import POLE_CM_FRAC, POLE_FOOT_Y, POLE_X, Fault, Incident, Script, SimCamera
+from simulate.scene import POLE_CM_FRAC, POLE_FOOT_Y, POLE_X, Fault, Incident, Script, SimCamera
 
 #: the road polygon of the simulator's street view (x, y fractions), as a city would draw it for a real camera
 SIM_ROAD_ROI: tuple[tuple[float, float], ...] = ((0.0, 0.5), (1.0, 0.5), (1.0, 0.88), (0.0, 0.88))

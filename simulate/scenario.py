@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from ingest.simulate.scene import Fault, Incident, Script, SimCamera
+from simulate.scene import Fault, Incident, Script, SimCamera
 
-SITES_CSV = Path(__file__).resolve().parents[1] / "reference" / "data" / "cctv" / "jakarta_cctv_map_sites.csv"
+SITES_CSV = Path(str(resources.files("ingest.reference") / "data" / "cctv" / "jakarta_cctv_map_sites.csv"))
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from ingest.simulate.evaluate import default_scenarios, main, run_eval_clip, sim_reference_marks
-from ingest.simulate.scene import Incident, Script, SimCamera
+from simulate.evaluate import default_scenarios, main, run_eval_clip, sim_reference_marks
+from simulate.scene import Incident, Script, SimCamera
 
 
 def test_clip_eval_against_simulator_truth() -> None:

