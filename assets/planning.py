@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from analytics.coverage import CoverageSettings
-from analytics.placement import PlanningModel, placement_geojson
+from analytics.planning import CoverageSettings, PlanningModel, placement_geojson
 from orchestration.resources import LakeResource, ObjectStoreResource
 
 GROUP = "planning"

@@ -9,8 +9,15 @@ from __future__ import annotations
 import argparse
 import time
 
-from analytics.coverage import CoverageSettings, load_inputs_from_files
-from analytics.placement import PlanningModel, exact, greedy, populous_baseline, random_baseline
+from analytics.planning import (
+    CoverageSettings,
+    PlanningModel,
+    exact,
+    greedy,
+    load_inputs_from_files,
+    populous_baseline,
+    random_baseline,
+)
 
 
 def main() -> None:

@@ -391,16 +391,18 @@ def plan(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Rank sites for the next N cameras and print coverage before and after (maximal covering)."""
-    from analytics.placement import run_plan
+    from analytics.planning import run_plan
+    from orchestration.plan_report import plan_renderable
     from warehouse.lake import Lake
 
     if from_files:
-        console.print(run_plan(None, budget=budget, radius_m=radius, method=method.value, time_limit_s=time_limit))
+        res = run_plan(None, budget=budget, radius_m=radius, method=method.value, time_limit_s=time_limit)
+        console.print(plan_renderable(res))
         return
     s = _settings(data_dir)
     with Lake(s.lake_config(), read_only=True) as lake:
         res = run_plan(lake, budget=budget, radius_m=radius, method=method.value, time_limit_s=time_limit)
-    console.print(res)
+    console.print(plan_renderable(res))
 
 
 @app.command()

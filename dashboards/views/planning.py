@@ -17,7 +17,7 @@ DEFAULT_WEIGHTS = {"population": 1.0, "flood_2024": 1.0, "fire_2024": 1.0, "jaki
 
 def _planning_api() -> Any | None:
     try:
-        from analytics import placement
+        from analytics import planning as placement
     except ImportError:
         return None
     return placement if hasattr(placement, "what_if") else None
@@ -26,7 +26,7 @@ def _planning_api() -> Any | None:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _model(root: str) -> Any:
     """The precomputed planning model over the lake (built once per data folder)."""
-    from analytics.placement import PlanningModel
+    from analytics.planning import PlanningModel
 
     return PlanningModel.build(data.get_lake())
 
@@ -91,7 +91,7 @@ def _sites_table(sites: pd.DataFrame) -> None:
 
 
 def _what_if(api: Any) -> None:
-    from analytics.coverage import LAYERS
+    from analytics.planning import LAYERS
 
     with st.form("what-if"):
         c1, c2 = st.columns(2)

@@ -9,7 +9,7 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
-from analytics.coverage import load_inputs_from_lake
+from analytics.planning import load_inputs_from_lake
 from assets.planning import GEOJSON_KEY, PlanningConfig, defs, placement_candidates_valid, planning_marts
 from orchestration.resources import LakeResource, ObjectStoreResource
 from warehouse.lake import Lake, LakeConfig

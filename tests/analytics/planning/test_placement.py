@@ -12,20 +12,24 @@ import pytest
 import shapely
 from geo_testkit import DEG_LAT_PER_KM, DEG_LON_PER_KM, haversine_m
 
-from analytics.coverage import LAYERS, CoverageSettings, build_grid, load_inputs_from_files
-from analytics.placement import (
+from analytics.planning import (
     GREEDY_RATIO,
+    LAYERS,
+    CoverageSettings,
     PlanningModel,
     Problem,
+    build_grid,
     exact,
     greedy,
     grid_problem,
+    load_inputs_from_files,
     placement_geojson,
     populous_baseline,
     random_baseline,
     run_plan,
     what_if,
 )
+from orchestration.plan_report import plan_text
 
 
 def crafted_kelurahan() -> pd.DataFrame:
@@ -222,7 +226,7 @@ def test_geojson_and_printed_plan(model: PlanningModel) -> None:
     ]
     assert f0["properties"]["rank"] == 1 and f0["properties"]["reason"] and f0["properties"]["reason_en"]
     json.dumps(fc)  # serialisable as-is
-    text = res.to_text()
+    text = plan_text(res)
     assert "Ranked sites" in text and "before" in text and "populous" in text
     assert all(str(s) in text for s in res.candidates["cell_id"])
     change = res.coverage_change("kota")

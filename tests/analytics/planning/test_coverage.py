@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from geo_testkit import DEG_LAT_PER_KM, DEG_LON_PER_KM, haversine_m
 
-from analytics.coverage import (
+from analytics.planning import (
     LAYERS,
     CoverageSettings,
     PlanningInputs,
