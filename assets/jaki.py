@@ -33,7 +33,8 @@ def _table_asset(spec: TableSpec) -> dg.AssetsDefinition:
     @dg.asset(name=spec.table, group_name=GROUP, kinds={"ducklake"}, description=spec.doc, deps=["lake_schema"])
     def _asset(lake: LakeResource, store: ObjectStoreResource, settings: SettingsResource) -> dg.MaterializeResult:
         config = JakiConfig(salt=settings.get().salt.get_secret_value())
-        stats = ingest_landing(lake.get_lake(), store.get_store(), config, tables=[spec.name])
+        with lake.get_lake() as lk:
+            stats = ingest_landing(lk, store.get_store(), config, tables=[spec.name])
         loaded = [s for s in stats if s.status == "loaded"]
         return dg.MaterializeResult(
             metadata={
@@ -68,12 +69,13 @@ def _table_checks(spec: TableSpec) -> dg.AssetChecksDefinition:
 
     @dg.multi_asset_check(specs=specs, name=f"{spec.table}_contract")
     def _checks(lake: LakeResource) -> Iterator[dg.AssetCheckResult]:
-        lk = lake.get_lake()
-        acc = accounting_report(lk, spec.table)
+        with lake.get_lake() as lk:
+            acc = accounting_report(lk, spec.table)
+            rows = recent_rows(lk, spec)
         yield dg.AssetCheckResult(
             check_name="row_accounting", asset_key=spec.table, passed=acc["balanced"], metadata=acc
         )
-        report = run_ge(recent_rows(lk, spec), spec, stored=True, sample_rows=None)
+        report = run_ge(rows, spec, stored=True, sample_rows=None)
         by_name = {o.name: o for o in report.outcomes}
         for name, *_ in plan:
             o = by_name[name]
@@ -99,16 +101,17 @@ def _mart_asset(table: str) -> dg.AssetsDefinition:
 
     @dg.asset(name=table, group_name=GROUP, kinds={"ducklake"}, deps=[source])
     def _asset(config: MartConfig, lake: LakeResource) -> dg.MaterializeResult:
-        lk = lake.get_lake()
-        if config.start_day:
-            start, end = date.fromisoformat(config.start_day), date.fromisoformat(config.end_day or config.start_day)
-        else:
-            since = datetime.now(UTC) - timedelta(hours=config.lookback_hours)
-            span = touched_days(lk, source, since)
-            if span is None:
-                return dg.MaterializeResult(metadata={"rows": 0, "days": 0})
-            start, end = span
-        rows = refresh_mart(lk, mart, start, end)
+        with lake.get_lake() as lk:
+            if config.start_day:
+                start = date.fromisoformat(config.start_day)
+                end = date.fromisoformat(config.end_day or config.start_day)
+            else:
+                since = datetime.now(UTC) - timedelta(hours=config.lookback_hours)
+                span = touched_days(lk, source, since)
+                if span is None:
+                    return dg.MaterializeResult(metadata={"rows": 0, "days": 0})
+                start, end = span
+            rows = refresh_mart(lk, mart, start, end)
         return dg.MaterializeResult(metadata={"rows": rows, "start_day": str(start), "end_day": str(end)})
 
     return _asset
@@ -123,7 +126,8 @@ class PanicSignalConfig(dg.Config):
 def camera_priority_requests(config: PanicSignalConfig, lake: LakeResource) -> dg.MaterializeResult:
     """Immediate-frame requests at raised priority for cameras near each panic-button press."""
     since = datetime.now(UTC) - timedelta(hours=config.lookback_hours)
-    new = panic_camera_requests(lake.get_lake(), radius_m=config.radius_m, since=since)
+    with lake.get_lake() as lk:
+        new = panic_camera_requests(lk, radius_m=config.radius_m, since=since)
     return dg.MaterializeResult(
         metadata={"new_requests": new.num_rows, "cameras": len(set(new.column("camera_id").to_pylist()))}
     )

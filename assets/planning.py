@@ -43,55 +43,58 @@ class PlanningConfig(dg.Config):
 def planning_marts(
     context: dg.AssetExecutionContext, config: PlanningConfig, lake: LakeResource, store: ObjectStoreResource
 ):  # type: ignore[no-untyped-def]
-    lk = lake.get_lake()
-    model = PlanningModel.build(lk, CoverageSettings(cell_m=config.cell_m, radius_m=config.radius_m))
-    now = datetime.now(UTC)
-    result = model.plan(
-        config.budget, config.radius_m, method=config.method, time_limit_s=config.time_limit_s, run_id=context.run_id
-    )
-    cov = model.coverage_kelurahan(config.radius_m).assign(cell_m=config.cell_m, run_id=context.run_id, computed_at=now)
-    lk.replace("coverage_kelurahan", cov)
-    yield dg.MaterializeResult(
-        asset_key="coverage_kelurahan",
-        metadata={
-            "rows": len(cov),
-            "composite_covered_share": result.before.get("composite", 0.0),
-            "notes": "; ".join(model.notes),
-        },
-    )
-    cand = result.candidates.assign(
-        objective=result.objective, upper_bound=result.upper_bound, optimal=result.optimal, created_at=now
-    )
-    lk.replace("placement_candidates", cand)
-    uri = store.get_store().put_bytes(
-        GEOJSON_KEY, json.dumps(placement_geojson(result.candidates)).encode(), "application/geo+json"
-    )
-    yield dg.MaterializeResult(
-        asset_key="placement_candidates",
-        metadata={
-            "sites": len(cand),
-            "method": result.method,
-            "objective": result.objective,
-            "upper_bound": result.upper_bound,
-            "optimal": result.optimal,
-            "composite_before": result.before.get("composite", 0.0),
-            "composite_after": result.after.get("composite", 0.0),
-            **{f"baseline_{k}": v for k, v in result.baselines.items()},
-            "geojson": uri,
-            "seconds": result.seconds,
-        },
-    )
+    with lake.get_lake() as lk:
+        model = PlanningModel.build(lk, CoverageSettings(cell_m=config.cell_m, radius_m=config.radius_m))
+        now = datetime.now(UTC)
+        result = model.plan(
+            config.budget,
+            config.radius_m,
+            method=config.method,
+            time_limit_s=config.time_limit_s,
+            run_id=context.run_id,
+        )
+        cov = model.coverage_kelurahan(config.radius_m).assign(
+            cell_m=config.cell_m, run_id=context.run_id, computed_at=now
+        )
+        lk.replace("coverage_kelurahan", cov)
+        yield dg.MaterializeResult(
+            asset_key="coverage_kelurahan",
+            metadata={
+                "rows": len(cov),
+                "composite_covered_share": result.before.get("composite", 0.0),
+                "notes": "; ".join(model.notes),
+            },
+        )
+        cand = result.candidates.assign(
+            objective=result.objective, upper_bound=result.upper_bound, optimal=result.optimal, created_at=now
+        )
+        lk.replace("placement_candidates", cand)
+        uri = store.get_store().put_bytes(
+            GEOJSON_KEY, json.dumps(placement_geojson(result.candidates)).encode(), "application/geo+json"
+        )
+        yield dg.MaterializeResult(
+            asset_key="placement_candidates",
+            metadata={
+                "sites": len(cand),
+                "method": result.method,
+                "objective": result.objective,
+                "upper_bound": result.upper_bound,
+                "optimal": result.optimal,
+                "composite_before": result.before.get("composite", 0.0),
+                "composite_after": result.after.get("composite", 0.0),
+                **{f"baseline_{k}": v for k, v in result.baselines.items()},
+                "geojson": uri,
+                "seconds": result.seconds,
+            },
+        )
 
 
 @dg.asset_check(
     asset="placement_candidates", description="Ranks are 1..n, every site has a kelurahan, no site repeats."
 )
 def placement_candidates_valid(lake: LakeResource) -> dg.AssetCheckResult:
-    t = (
-        lake.get_lake()
-        .query("SELECT rank, site_id, kode_kelurahan FROM placement_candidates ORDER BY rank")
-        .to_pydict()
-    )
+    with lake.get_lake() as lk:
+        t = lk.query("SELECT rank, site_id, kode_kelurahan FROM placement_candidates ORDER BY rank").to_pydict()
     n = len(t["rank"])
     ok_rank = t["rank"] == list(range(1, n + 1))
     missing = sum(1 for k in t["kode_kelurahan"] if not k)

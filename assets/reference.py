@@ -12,9 +12,10 @@ GROUP = "reference"
 
 @dg.asset(group_name=GROUP, description="Applies pending lake schema migrations.")
 def lake_schema(lake: LakeResource) -> dg.MaterializeResult:
-    lk = lake.get_lake()
-    applied = migrate(lk)
-    return dg.MaterializeResult(metadata={"applied": applied, "tables": len(lk.tables())})
+    with lake.get_lake() as lk:
+        applied = migrate(lk)
+        tables = len(lk.tables())
+    return dg.MaterializeResult(metadata={"applied": applied, "tables": tables})
 
 
 @dg.multi_asset(
@@ -40,38 +41,38 @@ def lake_schema(lake: LakeResource) -> dg.MaterializeResult:
     ],
 )
 def reference_tables(context: dg.AssetExecutionContext, lake: LakeResource):  # type: ignore[no-untyped-def]
-    lk = lake.get_lake()
     results = build_reference_tables()
     issues: list[L.RefIssue] = []
-    for table, res in results.items():
-        lk.replace(table, res.table)
-        issues += res.issues
-        yield dg.MaterializeResult(
-            asset_key=table,
-            metadata={
-                "rows": res.table.num_rows,
-                "source_rows": res.source_rows,
-                "issues": len(res.issues),
-            },
-        )
-    lk.replace("reference_issues", L.issues_table(issues))
+    with lake.get_lake() as lk:
+        for table, res in results.items():
+            lk.replace(table, res.table)
+            issues += res.issues
+            yield dg.MaterializeResult(
+                asset_key=table,
+                metadata={
+                    "rows": res.table.num_rows,
+                    "source_rows": res.source_rows,
+                    "issues": len(res.issues),
+                },
+            )
+        lk.replace("reference_issues", L.issues_table(issues))
     yield dg.MaterializeResult(asset_key="reference_issues", metadata={"rows": len(issues)})
 
 
 @dg.asset_check(asset="cameras", blocking=True, description="Every camera inside Jakarta has a kelurahan.")
 def cameras_have_kelurahan(lake: LakeResource) -> dg.AssetCheckResult:
-    missing = lake.get_lake().scalar(
-        "SELECT count(*) FROM cameras WHERE kelurahan_code IS NULL AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?",
-        [L.JAKARTA_BBOX[1], L.JAKARTA_BBOX[3], L.JAKARTA_BBOX[0], L.JAKARTA_BBOX[2]],
-    )
+    with lake.get_lake() as lk:
+        missing = lk.scalar(
+            "SELECT count(*) FROM cameras WHERE kelurahan_code IS NULL AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?",
+            [L.JAKARTA_BBOX[1], L.JAKARTA_BBOX[3], L.JAKARTA_BBOX[0], L.JAKARTA_BBOX[2]],
+        )
     return dg.AssetCheckResult(passed=missing == 0, metadata={"cameras_without_kelurahan": int(missing)})
 
 
 @dg.asset_check(asset="kelurahan", blocking=True, description="Kelurahan codes are unique Kemendagri codes.")
 def kelurahan_codes_unique(lake: LakeResource) -> dg.AssetCheckResult:
-    dupes = lake.get_lake().scalar(
-        "SELECT count(*) FROM (SELECT kode_kelurahan FROM kelurahan GROUP BY 1 HAVING count(*) > 1)"
-    )
+    with lake.get_lake() as lk:
+        dupes = lk.scalar("SELECT count(*) FROM (SELECT kode_kelurahan FROM kelurahan GROUP BY 1 HAVING count(*) > 1)")
     return dg.AssetCheckResult(passed=dupes == 0, metadata={"duplicate_codes": int(dupes)})
 
 
