@@ -46,9 +46,10 @@ class CapSettings:
     max_polygon_points: int = 60
 
 
-CATEGORY = {"fire": "Fire", "flood": "Met", "crowd": "Safety", "camera": "Infra"}
+CATEGORY = {"fire": "Fire", "smoke": "Fire", "flood": "Met", "crowd": "Safety", "camera": "Infra"}
 EVENT = {
     "fire": ("Kebakaran", "Fire"),
+    "smoke": ("Asap (kemungkinan kebakaran)", "Smoke (possible fire)"),
     "flood": ("Banjir", "Flood"),
     "crowd": ("Kerumunan padat", "Dangerous crowd"),
     "camera": ("Kamera CCTV tidak berfungsi", "CCTV camera out of service"),
@@ -61,11 +62,15 @@ LEVEL_MAP: dict[Level, tuple[str, str, str]] = {
     Level.AWAS: ("Immediate", "Extreme", "Observed"),
     Level.NORMAL: ("Past", "Minor", "Observed"),
 }
-RESPONSE = {"fire": "Evacuate", "flood": "Prepare", "crowd": "Avoid", "camera": "Monitor"}
+RESPONSE = {"fire": "Evacuate", "smoke": "Avoid", "flood": "Prepare", "crowd": "Avoid", "camera": "Monitor"}
 INSTRUCTION = {
     "fire": (
         "Jauhi lokasi, beri jalan bagi petugas pemadam kebakaran. Darurat: 112.",
         "Keep away, clear the way for firefighters. Emergency: 112.",
+    ),
+    "smoke": (
+        "Jauhi asap, tutup jendela, laporkan sumber api ke 112.",
+        "Keep away from the smoke, close windows, report any fire to 112.",
     ),
     "flood": (
         "Waspadai genangan, amankan barang berharga, ikuti arahan BPBD. Darurat: 112.",

@@ -10,7 +10,7 @@ from typing import Any
 from alerts.cap import CapSettings
 from alerts.channels import ChannelRegistry, WebhookPolicy
 from alerts.db import OpsDB, sqlite_url
-from alerts.engine import AlertEngine, ComplaintLookup, LakeFloodContext
+from alerts.engine import AlertEngine
 from alerts.export import export_alerts_to_lake, publish_cap_and_feed
 from alerts.lifecycle import list_alerts
 from alerts.models import AGENCIES
@@ -53,22 +53,18 @@ def run_alerts_demo(
     ops_db_url: str | None = None,
     store: ObjectStore | None = None,
     cap_settings: CapSettings = CapSettings(),
-    flood_complaints: ComplaintLookup | None = None,
 ) -> DemoSummary:
     """Evaluate every frame score in the lake, deliver to ``<data_dir>/outbox/<agency>/``, export history.
 
     Run after the simulator's scripted incidents have been scored into ``frame_scores``.
-    Safe to re-run: the sensor cursor and rule state live in the ops DB. ``flood_complaints`` is
-    the Jaki context callable (``ingest.jaki.signals.flood_complaint_context``) when available.
+    Safe to re-run: the sensor cursor and rule state live in the ops DB.
     """
     data_dir = Path(data_dir)
     outbox_dir = data_dir / "outbox"
     ops = OpsDB(ops_db_url or sqlite_url(str(data_dir)))
     try:
         ensure_agency_subscriptions(ops, {a.code: ("outbox", str(outbox_dir / a.code)) for a in AGENCIES})
-        engine = AlertEngine(
-            ops, lake, cap_settings=cap_settings, flood_context=LakeFloodContext(lake, complaints=flood_complaints)
-        )
+        engine = AlertEngine(ops, lake, cap_settings=cap_settings)
         total_rows, transitions = 0, []
         while True:
             res = engine.run_cycle()

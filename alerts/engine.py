@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,8 @@ from alerts.cap import CapSettings
 from alerts.db import OpsDB, rule_state_t, upsert_kv
 from alerts.lifecycle import AlertLifecycle, TransitionResult, save_rule_state
 from alerts.models import CameraInfo, Decision, Level, as_utc, utcnow
-from alerts.rules import DEFAULT_RULES, FloodContext, HazardRule, RuleState, evaluate, gates_above_siaga, observations
+from alerts.rules import DEFAULT_RULES, HazardRule, RuleState, evaluate, observations
+from analytics.levels import LEVEL_COLUMNS
 from warehouse.lake import Lake
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ SCORE_COLUMNS = (
     "risk_hazard",
     "model_version",
     "features",
+    *LEVEL_COLUMNS.values(),
 )
 SELECT_CAMERAS = """
 SELECT c.camera_id, c.name, c.lat, c.lon, c.kelurahan_code, c.kelurahan, c.kecamatan, c.kota, c.view_radius_m,
@@ -55,9 +57,6 @@ SELECT_PUBLIC_URIS = """
 SELECT camera_id, captured_at, public_uri FROM frames
 WHERE captured_at >= ? AND captured_at <= ? AND public_uri IS NOT NULL AND list_contains(?, camera_id)
 """
-SELECT_GATE_THRESHOLDS = "SELECT gate_id, name, siaga3_min_cm, siaga2_min_cm, siaga1_min_cm FROM water_gate_thresholds"
-
-ComplaintLookup = Callable[[Lake, str, datetime], Any]
 
 
 @dataclass(frozen=True)
@@ -82,88 +81,6 @@ class CycleResult:
         return sum(t.deliveries for t in self.transitions)
 
 
-def _complaint_count(value: Any) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int | float):
-        return int(value)
-    if hasattr(value, "complaints"):  # ingest.jaki.signals.FloodComplaintContext
-        return int(value.complaints or 0)
-    if isinstance(value, Mapping):
-        for k in ("complaints", "count", "flood_complaints", "n"):
-            if k in value:
-                return int(value[k] or 0)
-        return 0
-    try:
-        return len(value)
-    except TypeError:
-        return 0
-
-
-class LakeFloodContext:
-    """Flood context per kelurahan: rain (callable), water gates above Siaga, Jaki complaints.
-
-    ``rain``: kelurahan_code -> bool; ``gate_readings``: () -> {gate_id or name: level_cm}
-    (e.g. the latest Posko Banjir readings); ``complaints``: (lake, kelurahan_code, since) ->
-    a count, a mapping with a count or an object with ``.complaints`` — the Jaki helper's
-    ``ingest.jaki.signals.flood_complaint_context``, injected by the caller (alerts/ does not
-    import ingest/). Values are cached for ``ttl_s``.
-    """
-
-    def __init__(
-        self,
-        lake: Lake,
-        *,
-        rain: Callable[[str], bool] | None = None,
-        gate_readings: Callable[[], Mapping[str, float]] | None = None,
-        complaints: ComplaintLookup | None = None,
-        window: timedelta = timedelta(hours=3),
-        ttl_s: float = 60.0,
-    ) -> None:
-        self.lake = lake
-        self.rain = rain
-        self.gate_readings = gate_readings
-        self.complaints = complaints
-        self.window = window
-        self.ttl_s = ttl_s
-        self._cache: dict[str, tuple[float, FloodContext]] = {}
-        self._gates: tuple[float, tuple[str, ...]] | None = None
-
-    def _gates_above(self) -> tuple[str, ...]:
-        if self.gate_readings is None:
-            return ()
-        if self._gates is not None and time.monotonic() - self._gates[0] < self.ttl_s:
-            return self._gates[1]
-        thresholds = (
-            self.lake.query(SELECT_GATE_THRESHOLDS).to_pylist() if "water_gate_thresholds" in self.lake.tables() else []
-        )
-        above = gates_above_siaga(thresholds, self.gate_readings())
-        self._gates = (time.monotonic(), above)
-        return above
-
-    def __call__(self, row: Mapping[str, Any]) -> FloodContext | None:
-        code = row.get("kelurahan_code")
-        key = str(code)
-        hit = self._cache.get(key)
-        if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
-            return hit[1]
-        n = 0
-        if code and self.complaints is not None:
-            try:
-                n = _complaint_count(self.complaints(self.lake, str(code), as_utc(row["captured_at"]) - self.window))
-            except Exception:  # context is optional evidence: never block alerts on it
-                log.exception("jaki flood complaint context failed for %s", code)
-        ctx = FloodContext(
-            rain=bool(code and self.rain and self.rain(str(code))),
-            gate_above_siaga=self._gates_above(),
-            jaki_complaints=n,
-        )
-        self._cache[key] = (time.monotonic(), ctx)
-        return ctx
-
-
 class AlertEngine:
     def __init__(
         self,
@@ -172,12 +89,10 @@ class AlertEngine:
         *,
         cap_settings: CapSettings = CapSettings(),
         config: EngineConfig = EngineConfig(),
-        flood_context: Callable[[Mapping[str, Any]], FloodContext | None] | None = None,
     ) -> None:
         self.ops = ops
         self.lake = lake
         self.config = config
-        self.flood_context = flood_context
         self.lifecycle = AlertLifecycle(ops, cap_settings, geometry_lookup=self._geometry)
         self._cameras: dict[str, tuple[float, CameraInfo]] = {}
         self._geometries: dict[str, str | None] = {}
@@ -295,7 +210,7 @@ class AlertEngine:
                 done = seen_until.get(str(r["camera_id"]))
                 if done is not None and as_utc(r["captured_at"]) <= done:
                     continue  # re-read overlap row: every hazard of this camera has seen it
-                for obs in observations(r, self.flood_context):
+                for obs in observations(r):
                     rule = self.config.rules.get(obs.hazard)
                     if rule is None:
                         continue

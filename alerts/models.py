@@ -1,39 +1,16 @@
-"""Shared alert vocabulary: hazards, levels, statuses and the agency routing table."""
+"""Shared alert vocabulary: hazards, statuses and the agency routing table (levels: ``analytics.levels``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import IntEnum
 from typing import Any
 
-HAZARDS: tuple[str, ...] = ("fire", "flood", "crowd", "camera")
+from analytics.levels import HAZARDS as SCORED_HAZARDS
+from analytics.levels import Level
 
-
-class Level(IntEnum):
-    """Jakarta's warning ladder (BPBD): Normal < Waspada (watch) < Siaga (alert) < Awas (danger)."""
-
-    NORMAL = 0
-    WASPADA = 1
-    SIAGA = 2
-    AWAS = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.capitalize()
-
-    @classmethod
-    def parse(cls, value: str | int | Level | None) -> Level:
-        if value is None:
-            return cls.NORMAL
-        if isinstance(value, Level):
-            return value
-        if isinstance(value, int):
-            return cls(value)
-        try:
-            return cls[str(value).strip().upper()]
-        except KeyError as exc:
-            raise ValueError(f"unknown level {value!r}: use Normal, Waspada, Siaga or Awas") from exc
+#: hazards with alerts: the four scored hazards (one level each) and camera health (operators)
+HAZARDS: tuple[str, ...] = (*SCORED_HAZARDS, "camera")
 
 
 class Status:
@@ -55,7 +32,7 @@ class Agency:
 
 # Hazard routing: who must hear about each hazard.
 AGENCIES: tuple[Agency, ...] = (
-    Agency("gulkarmat", "Dinas Penanggulangan Kebakaran dan Penyelamatan (Gulkarmat)", ("fire",)),
+    Agency("gulkarmat", "Dinas Penanggulangan Kebakaran dan Penyelamatan (Gulkarmat)", ("fire", "smoke")),
     Agency("bpbd", "Badan Penanggulangan Bencana Daerah (BPBD) DKI Jakarta", ("flood",)),
     Agency("satpolpp", "Satuan Polisi Pamong Praja (Satpol PP)", ("crowd",)),
     Agency("polisi", "Kepolisian Daerah Metro Jaya (Polisi)", ("crowd",)),

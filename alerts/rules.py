@@ -1,29 +1,30 @@
-"""Pure alert rules: confirmation, hysteresis, cooldown and de-duplication per camera and hazard.
+"""Pure alert rules: an alert follows the one level engine; confirmation for camera health; de-duplication.
 
-A frame_scores row becomes one :class:`Observation` per hazard (score in [0, 1]). For each
-(camera, hazard) a small :class:`RuleState` remembers the active level and the current streak.
+Scored hazards (fire, smoke, flood, crowd) are not re-thresholded here: their level is decided once in the
+scoring path (``analytics.risk`` with the table in ``analytics.levels``) and stored per frame as
+``frame_scores.level_<hazard>``. A frame_scores row becomes one :class:`Observation` per hazard carrying that
+level, and the alert opens, escalates, de-escalates and resolves exactly when the level does (so the alert log,
+the map and the marts show the same level for every camera-hour). A NULL level (hazard not scored, camera
+warming up or unhealthy with nothing confirmed) changes nothing. Context such as water gates or BMKG
+warnings acts in the level engine (shorter confirmation), never here.
 
-* **Hysteresis**: a level is entered at ``on[level]`` and kept down to ``on[level] - hysteresis``.
-* **Confirmation**: a change of level (open, escalate, de-escalate, resolve) only happens after
-  the new level held for ``confirm_frames`` consecutive frames or ``confirm_seconds``; a score that
-  flickers across a threshold on alternate frames never confirms anything.
-* **Cooldown**: after a resolve, a new alert for the same camera and hazard waits ``cooldown_s``;
-  de-escalations within ``cooldown_s`` of the last notification wait too (escalations never wait).
+Camera health ("camera") is not a level of the table: it keeps score-based confirmation, hysteresis and cooldown
+(:class:`HazardRule`), e.g. three unhealthy frames open an operator alert.
+
 * **De-duplication**: one state, hence at most one active alert, per camera and hazard.
-* **Context gating** (flood): the score is multiplied by ``boost`` when rain, a water gate above
-  its Siaga threshold or Jaki flood complaints back it up, and by ``damp`` when none does.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.models import Decision, Level, as_utc
+from alerts.models import HAZARDS, Decision, Level, as_utc
+from analytics.levels import LEVEL_COLUMNS
 
 UNHEALTHY = frozenset({"offline", "frozen", "black", "overexposed", "tampered", "decode_error"})
 
@@ -54,10 +55,11 @@ class HazardRule:
         return max(up, held)
 
 
+#: scored hazards follow the level the scoring path confirmed: no second threshold, no second confirmation
+FOLLOW_LEVEL = HazardRule(on={}, hysteresis=0.0, confirm_frames=1, clear_frames=1, cooldown_s=0.0, max_gap_s=math.inf)
+SCORED_HAZARDS: tuple[str, ...] = tuple(h for h in HAZARDS if h != "camera")
 DEFAULT_RULES: dict[str, HazardRule] = {
-    "fire": HazardRule(on={1: 0.5, 2: 0.7, 3: 0.85}),
-    "flood": HazardRule(on={1: 0.5, 2: 0.7, 3: 0.85}),
-    "crowd": HazardRule(on={1: 0.6, 2: 0.75, 3: 0.9}),
+    **{hz: FOLLOW_LEVEL for hz in SCORED_HAZARDS},
     "camera": HazardRule(on={1: 0.5}, hysteresis=0.0, confirm_frames=3, clear_frames=2, cooldown_s=600.0),
 }
 
@@ -90,6 +92,8 @@ class Observation:
     at: datetime
     score: float
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: the level the scoring path confirmed (scored hazards); None: decide from ``score`` with the rule
+    level: Level | None = None
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -111,7 +115,7 @@ def evaluate(state: RuleState, obs: Observation, rule: HazardRule) -> tuple[Rule
     s.last_ts = at.isoformat()
     score = 0.0 if obs.score is None or math.isnan(obs.score) else float(obs.score)
     active = Level(s.active)
-    target = rule.target_level(score, active)
+    target = obs.level if obs.level is not None else rule.target_level(score, active)
     if target == active:
         s.streak_dir, s.streak_frames, s.streak_level, s.streak_since = 0, 0, 0, None
         return s, None
@@ -167,56 +171,6 @@ def _reason(
 # -- observations from frame_scores rows ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FloodContext:
-    """Independent evidence that makes a flood more or less credible."""
-
-    rain: bool = False
-    gate_above_siaga: tuple[str, ...] = ()
-    jaki_complaints: int = 0
-
-    @property
-    def supported(self) -> bool:
-        return self.rain or bool(self.gate_above_siaga) or self.jaki_complaints > 0
-
-    def as_evidence(self) -> dict[str, Any]:
-        return {
-            "rain": self.rain,
-            "gates_above_siaga": list(self.gate_above_siaga),
-            "jaki_flood_complaints": self.jaki_complaints,
-        }
-
-
-@dataclass(frozen=True)
-class GatingConfig:
-    boost: float = 1.2
-    damp: float = 0.8
-
-
-def gate_flood_score(score: float, ctx: FloodContext | None, cfg: GatingConfig = GatingConfig()) -> float:
-    if ctx is None:
-        return score
-    return max(0.0, min(1.0, score * (cfg.boost if ctx.supported else cfg.damp)))
-
-
-def gates_above_siaga(thresholds: Sequence[Mapping[str, Any]], readings_cm: Mapping[str, float]) -> tuple[str, ...]:
-    """Water gates whose current reading reaches their lowest Siaga threshold (Siaga 3).
-
-    ``thresholds`` are rows of the lake table water_gate_thresholds (gate_id, name, siaga3_min_cm,
-    siaga2_min_cm, siaga1_min_cm); ``readings_cm`` maps gate_id or name to the latest level in cm.
-    """
-    out: list[str] = []
-    for row in thresholds:
-        raw = [row.get(k) for k in ("siaga3_min_cm", "siaga2_min_cm", "siaga1_min_cm")]
-        cut = [float(c) for c in raw if c is not None and not (isinstance(c, float) and math.isnan(c))]
-        if not cut:
-            continue
-        level = readings_cm.get(str(row.get("gate_id")), readings_cm.get(str(row.get("name"))))
-        if level is not None and float(level) >= min(cut):
-            out.append(str(row.get("name") or row.get("gate_id")))
-    return tuple(out)
-
-
 def _num(row: Mapping[str, Any], key: str) -> float | None:
     v = row.get(key)
     if v is None:
@@ -241,9 +195,7 @@ def _features(row: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def observations(
-    row: Mapping[str, Any], flood_context: Callable[[Mapping[str, Any]], FloodContext | None] | None = None
-) -> list[Observation]:
+def observations(row: Mapping[str, Any]) -> list[Observation]:
     """Turn one frame_scores row (plus optional camera/frame columns) into per-hazard observations."""
     cam = str(row["camera_id"])
     at = row["captured_at"]
@@ -258,34 +210,18 @@ def observations(
     obs: list[Observation] = [
         Observation(cam, "camera", at, 1.0 if health in UNHEALTHY else 0.0, {**base, "health": health})
     ]
-    if health in UNHEALTHY:
-        return obs  # scores from an unhealthy frame are not evidence of anything
-    fire, smoke = _num(row, "fire"), _num(row, "smoke")
-    if fire is not None or smoke is not None:
-        obs.append(Observation(cam, "fire", at, max(fire or 0.0, smoke or 0.0), {**base, "fire": fire, "smoke": smoke}))
-    flood = _num(row, "flood")
-    if flood is not None:
-        ev: dict[str, Any] = {**base, "flood": flood, "flood_depth_class": row.get("flood_depth_class")}
-        ctx = flood_context(row) if flood_context is not None and flood > 0 else None
-        feats = _features(row)
-        if feats.get("rain"):
-            ctx = FloodContext(True, ctx.gate_above_siaga, ctx.jaki_complaints) if ctx else FloodContext(rain=True)
-        gated = gate_flood_score(flood, ctx)
-        if ctx is not None:
-            ev["context"] = ctx.as_evidence()
-            ev["flood_gated"] = round(gated, 4)
-        obs.append(Observation(cam, "flood", at, gated, ev))
-    crowd = _num(row, "crowd")
-    if crowd is not None:
-        obs.append(
-            Observation(
-                cam,
-                "crowd",
-                at,
-                crowd,
-                {**base, "crowd": crowd, "persons": _num(row, "persons"), "crowd_level": row.get("crowd_level")},
-            )
-        )
+    extra: dict[str, dict[str, Any]] = {
+        "flood": {"flood_depth_class": row.get("flood_depth_class")},
+        "crowd": {"persons": _num(row, "persons"), "crowd_level": row.get("crowd_level")},
+    }
+    for hz in SCORED_HAZARDS:
+        raw = row.get(LEVEL_COLUMNS[hz])
+        if raw is None:
+            continue  # not scored and nothing confirmed: unknown changes nothing
+        level = Level.parse(raw)
+        score = _num(row, hz)
+        ev = {**base, hz: score, "level": level.label, **extra.get(hz, {})}
+        obs.append(Observation(cam, hz, at, 0.0 if score is None else score, ev, level))
     return obs
 
 

@@ -1,47 +1,28 @@
-"""Risk fusion: per-camera smoothing, confirmation, hysteresis and per-kelurahan aggregation.
+"""Risk fusion: the one level engine — per-camera smoothing, confirmation, hysteresis, kelurahan aggregation.
 
-Levels use the Indonesian warning vocabulary, ordered Normal < Waspada (alert) < Siaga (standby) < Awas (danger).
+Levels and thresholds come from :mod:`analytics.levels` (one table per hazard: fire, smoke, flood, crowd).
 Per camera and hazard the raw detector score is smoothed with an EMA; a higher level is entered only after the
 smoothed score stays at or above that level's threshold for ``confirm_frames`` consecutive frames, and a level
 is left only after the score stays below ``threshold - hysteresis`` for ``release_frames`` frames. Unknown
 scores (NaN: camera unhealthy) freeze the state: they never confirm a level and never count as "safe".
-Every level change carries an explanation string.
+
+Context (e.g. a water gate at Siaga or a BMKG warning for a flood) is evidence, never a veto: when a hazard's
+context supports it, ``context_confirm_frames`` replaces ``confirm_frames`` (confirmation is shorter) and the
+explanation names the context; without context the image evidence alone still reaches every level.
+Every level change carries an explanation string. The levels decided here are stored per hazard in
+``frame_scores`` (``level_<hazard>``) and are what alerts, marts, open data and dashboards show.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-LEVELS = ("Normal", "Waspada", "Siaga", "Awas")
-HAZARDS = ("fire", "smoke", "flood", "crowd")
-_RANK = {lv: i for i, lv in enumerate(LEVELS)}
+from analytics.levels import HAZARDS, LEVELS, THRESHOLDS, HazardThresholds, level_rank
 
-
-def level_rank(level: str | None) -> int:
-    """Normal=0 .. Awas=3; None/unknown = -1."""
-    return _RANK.get(level or "", -1)
-
-
-@dataclass(frozen=True)
-class HazardPolicy:
-    """Thresholds on the smoothed score for Waspada, Siaga, Awas (increasing)."""
-
-    waspada: float = 0.5
-    siaga: float = 0.7
-    awas: float = 0.85
-
-    def __post_init__(self) -> None:
-        if not 0 < self.waspada < self.siaga < self.awas <= 1:
-            raise ValueError("thresholds must satisfy 0 < waspada < siaga < awas <= 1")
-
-    def thresholds(self) -> tuple[float, float, float]:
-        return (self.waspada, self.siaga, self.awas)
-
-    def target(self, score: float) -> int:
-        """Level rank the score reaches (0 = Normal)."""
-        return sum(score >= t for t in self.thresholds())
+__all__ = ["HAZARDS", "LEVELS", "CameraRisk", "KelurahanRisk", "LevelChange", "RiskConfig", "RiskTracker", "level_rank"]
 
 
 @dataclass(frozen=True)
@@ -51,24 +32,18 @@ class RiskConfig:
     alpha: float = 0.5
     confirm_frames: int = 3
     release_frames: int = 3
-    hysteresis: float = 0.1
+    #: confirmation when the hazard's context supports it (shorter, never longer than ``confirm_frames``)
+    context_confirm_frames: int = 1
     stale_frames: int = 3
-    policies: Mapping[str, HazardPolicy] = field(
-        default_factory=lambda: {
-            "fire": HazardPolicy(0.5, 0.65, 0.8),
-            "smoke": HazardPolicy(0.5, 0.7, 0.85),
-            "flood": HazardPolicy(0.5, 0.7, 0.85),
-            "crowd": HazardPolicy(0.6, 0.75, 0.9),
-        }
-    )
+    policies: Mapping[str, HazardThresholds] = field(default_factory=lambda: dict(THRESHOLDS))
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha <= 1:
             raise ValueError("alpha must be in (0, 1]")
-        if self.confirm_frames < 1 or self.release_frames < 1:
+        if self.confirm_frames < 1 or self.release_frames < 1 or self.context_confirm_frames < 1:
             raise ValueError("confirm/release frames must be >= 1")
-        if not 0 <= self.hysteresis < 0.5:
-            raise ValueError("hysteresis must be in [0, 0.5)")
+        if self.context_confirm_frames > self.confirm_frames:
+            raise ValueError("context may shorten confirmation, never lengthen it")
 
 
 @dataclass(frozen=True)
@@ -103,6 +78,9 @@ class RiskState:
     smoothed: dict[str, float]
     stale: bool
     changes: tuple[LevelChange, ...]
+    #: per hazard, the level this frame shows (None: the hazard was not scored and no level is confirmed);
+    #: stored as ``frame_scores.level_<hazard>``; ``level`` is always the worst of these
+    hazard_levels: dict[str, str | None] = field(default_factory=dict)
 
 
 class RiskTracker:
@@ -120,8 +98,10 @@ class RiskTracker:
         scores: Mapping[str, float | None],
         evidence: Mapping[str, str] | None = None,
         health: str = "ok",
+        context: Mapping[str, str] | None = None,
     ) -> RiskState:
-        """Fold one frame's raw scores (NaN/None = unknown). ``evidence`` adds per-hazard detail to explanations."""
+        """Fold one frame's raw scores (NaN/None = unknown). ``evidence`` adds per-hazard detail to explanations;
+        ``context`` maps a hazard to the independent evidence backing it (non-empty = supported)."""
         cfg = self.config
         changes: list[LevelChange] = []
         any_known = False
@@ -133,31 +113,26 @@ class RiskTracker:
             tr.ema = raw if tr.ema is None else tr.ema + cfg.alpha * (raw - tr.ema)
             pol = cfg.policies[hz]
             target = pol.target(tr.ema)
+            ctx = (context or {}).get(hz)
+            need = cfg.context_confirm_frames if ctx else cfg.confirm_frames
             if target > tr.level:
                 tr.down_run = 0
                 tr.pending = target if tr.up_run == 0 else min(tr.pending, target)
                 tr.up_run += 1
-                if tr.up_run >= cfg.confirm_frames:
+                if tr.up_run >= need:
                     new = tr.pending
                     th = pol.thresholds()[new - 1]
-                    changes.append(
-                        self._change(
-                            hz,
-                            ts,
-                            tr.level,
-                            new,
-                            tr.ema,
-                            f"smoothed score {tr.ema:.2f} >= {th:.2f} for {tr.up_run} frames (raw {raw:.2f})",
-                            evidence,
-                        )
-                    )
+                    why = f"smoothed score {tr.ema:.2f} >= {th:.2f} for {tr.up_run} frames (raw {raw:.2f})"
+                    if ctx:
+                        why += f"; context: {ctx}"
+                    changes.append(self._change(hz, ts, tr.level, new, tr.ema, why, evidence))
                     tr.level, tr.up_run, tr.pending = new, 0, 0
-            elif tr.level > 0 and tr.ema < pol.thresholds()[tr.level - 1] - cfg.hysteresis:
+            elif tr.level > 0 and tr.ema < pol.release_below(tr.level):
                 tr.up_run = 0
                 tr.down_run += 1
                 if tr.down_run >= cfg.release_frames:
-                    new = max(0, min(tr.level - 1, pol.target(tr.ema + cfg.hysteresis)))
-                    th = pol.thresholds()[tr.level - 1] - cfg.hysteresis
+                    new = max(0, min(tr.level - 1, pol.target(tr.ema + pol.hysteresis)))
+                    th = pol.release_below(tr.level)
                     changes.append(
                         self._change(
                             hz,
@@ -183,8 +158,11 @@ class RiskTracker:
         if not any_known or health != "ok":
             # a dead or unhealthy camera is never "safe": the level is unknown, but confirmed hazards stay visible
             lvl = LEVELS[self.tracks[worst].level] if self.tracks[worst].level > 0 else None
-            return RiskState(lvl, worst if lvl else None, levels, smoothed, stale, tuple(changes))
-        return RiskState(LEVELS[self.tracks[worst].level], worst, levels, smoothed, stale, tuple(changes))
+            shown = {hz: (LEVELS[tr.level] if tr.level > 0 else None) for hz, tr in self.tracks.items()}
+            return RiskState(lvl, worst if lvl else None, levels, smoothed, stale, tuple(changes), shown)
+        known = {hz for hz in self.tracks if scores.get(hz) is not None and not math.isnan(scores[hz])}  # type: ignore[arg-type]
+        shown = {hz: (LEVELS[tr.level] if hz in known or tr.level > 0 else None) for hz, tr in self.tracks.items()}
+        return RiskState(LEVELS[self.tracks[worst].level], worst, levels, smoothed, stale, tuple(changes), shown)
 
     def _change(
         self, hz: str, ts: float, old: int, new: int, ema: float, why: str, evidence: Mapping[str, str] | None
@@ -239,4 +217,35 @@ def aggregate_kelurahan(cameras: Iterable[CameraRisk]) -> dict[str, KelurahanRis
         text = f"{code}: {top.level}" + (f" ({hazard}) from {ids}" if hazard else "")
         text += f"; {len(known)}/{len(cams)} cameras healthy"
         out[code] = KelurahanRisk(code, top.level, hazard, len(cams), len(known), len(at), text)
+    return out
+
+
+def assign_levels(
+    rows: Iterable[dict[str, Any]],
+    config: RiskConfig | None = None,
+    context: Callable[[Mapping[str, Any]], Mapping[str, str] | None] | None = None,
+    trackers: dict[str, RiskTracker] | None = None,
+) -> list[dict[str, Any]]:
+    """Run the level engine over frame_scores-like rows (per camera, in ``captured_at`` order) and fill
+    ``risk_level``, ``risk_hazard`` and ``level_<hazard>`` in place — re-scoring, simulations and tests use the
+    very engine the capture workers run. Rows need ``camera_id``, ``captured_at`` (datetime or epoch seconds),
+    hazard scores (None/NaN = unknown) and optionally ``health``; ``context(row)`` gives per-hazard context.
+    Pass the same ``trackers`` dict to continue the cameras' state across calls."""
+    out = list(rows)
+    trackers = {} if trackers is None else trackers
+
+    def _ts(v: Any) -> float:
+        return float(v.timestamp()) if hasattr(v, "timestamp") else float(v)
+
+    for row in sorted(out, key=lambda r: (_ts(r["captured_at"]), str(r["camera_id"]))):
+        cam = str(row["camera_id"])
+        tr = trackers.setdefault(cam, RiskTracker(cam, config))
+        health = str(row.get("health") or "ok")
+        scores = {hz: row.get(hz) for hz in HAZARDS} if health == "ok" else {}
+        scores = {k: float(v) for k, v in scores.items() if v is not None}
+        st = tr.update(_ts(row["captured_at"]), scores, health=health, context=context(row) if context else None)
+        row["risk_level"] = st.level
+        row["risk_hazard"] = st.hazard if st.level not in (None, LEVELS[0]) else None
+        for hz in HAZARDS:
+            row[f"level_{hz}"] = st.hazard_levels.get(hz)
     return out

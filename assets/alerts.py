@@ -8,22 +8,13 @@ import dagster as dg
 from alerts.cap import CapSettings
 from alerts.channels import ChannelRegistry, SmtpConfig, WebhookPolicy
 from alerts.db import OpsDB
-from alerts.engine import AlertEngine, ComplaintLookup, LakeFloodContext, decision_summary
+from alerts.engine import AlertEngine, decision_summary
 from alerts.export import export_alerts_to_lake, publish_cap_and_feed
 from alerts.outbox import Dispatcher, DispatchStats, RetryPolicy, outbox_counts
 from orchestration.resources import LakeResource, ObjectStoreResource
 from warehouse.lake import LakeError
 
 SENSOR_INTERVAL_S = 10
-
-
-def _jaki_flood_complaints() -> ComplaintLookup | None:
-    """The Jaki helper's flood complaint context, when that package is present."""
-    try:
-        from ingest.jaki.signals import flood_complaint_context
-    except ImportError:
-        return None
-    return flood_complaint_context
 
 
 DISPATCH_BUDGET_S = 5.0
@@ -127,12 +118,7 @@ def urgent_alert_sensor(
         return dg.SkipReason(f"no lake yet: {exc}")
     ops = ops_db.get_ops()
     try:
-        engine = AlertEngine(
-            ops,
-            lk,
-            cap_settings=CapSettings(public_base_url=ops_db.public_base_url()),
-            flood_context=LakeFloodContext(lk, complaints=_jaki_flood_complaints()),
-        )
+        engine = AlertEngine(ops, lk, cap_settings=CapSettings(public_base_url=ops_db.public_base_url()))
         result = engine.run_cycle(context.cursor or None)
         if result.cursor:
             context.update_cursor(result.cursor)

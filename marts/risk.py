@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from analytics.levels import LEVELS, level_rank_sql
 from warehouse.lake import Lake
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ def refresh_risk_marts(
     d_start = _floor_day(h_start)
     d_end = _floor_day(h_end - timedelta(microseconds=1)) + timedelta(days=1)
     hours = {"start": h_start, "end": h_end}
+    leveled = {**hours, "levels": list(LEVELS)}
     days = {"start": d_start, "end": d_end}
 
     def _do(cur: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
@@ -116,13 +118,13 @@ def refresh_risk_marts(
 
     def _hourly(cur: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         cur.execute(DELETE_CAMERA_HOURS, hours)
-        cam = cur.execute(mart_sql("risk_hourly_camera"), hours).fetch_arrow_table()
+        cam = cur.execute(mart_sql("risk_hourly_camera"), leveled).fetch_arrow_table()
         if cam.num_rows:
             cur.register("_mart_batch", cam)
             cur.execute("INSERT INTO risk_hourly_camera BY NAME SELECT * FROM _mart_batch")
             cur.unregister("_mart_batch")
         cur.execute(DELETE_KELURAHAN_HOURS, hours)
-        kel = cur.execute(mart_sql("risk_hourly_kelurahan"), hours).fetch_arrow_table()
+        kel = cur.execute(mart_sql("risk_hourly_kelurahan"), leveled).fetch_arrow_table()
         if kel.num_rows:
             cur.register("_mart_batch", kel)
             cur.execute("INSERT INTO risk_hourly_kelurahan BY NAME SELECT * FROM _mart_batch")
@@ -157,9 +159,9 @@ QUALITY_CHECKS: dict[str, str] = {
     "risk_hourly_camera: duplicate (hour, camera_id)": """
         SELECT count(*) FROM (SELECT hour, camera_id FROM risk_hourly_camera GROUP BY ALL HAVING count(*) > 1)""",
     "risk_hourly_camera: missing keys": "SELECT count(*) FROM risk_hourly_camera WHERE hour IS NULL OR camera_id IS NULL",
-    "risk_hourly_camera: unknown risk level": """
+    "risk_hourly_camera: unknown risk level": f"""
         SELECT count(*) FROM risk_hourly_camera
-        WHERE risk_level_max IS NOT NULL AND risk_level_max NOT IN ('Normal', 'Waspada', 'Siaga', 'Awas')""",
+        WHERE risk_level_max IS NOT NULL AND {level_rank_sql("risk_level_max")} IS NULL""",
     "camera_uptime_daily: uptime outside [0, 1] or ok > samples": """
         SELECT count(*) FROM camera_uptime_daily WHERE uptime < 0 OR uptime > 1 OR ok > samples""",
     "camera_uptime_daily: duplicate (day, camera_id)": """

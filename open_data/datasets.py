@@ -55,7 +55,8 @@ FROM cameras AT (VERSION => $snapshot)
 """
 RISK_HOURLY_CAMERA = """
 SELECT hour, camera_id, kelurahan_code, frames, frames_ok, uptime, fire_max, smoke_max, flood_max, crowd_max,
-       persons_max, persons_mean, risk_level_max, motion_events, fire_frames, smoke_frames, flood_frames
+       persons_max, persons_mean, risk_level_max, fire_level_max, smoke_level_max, flood_level_max, crowd_level_max,
+       motion_events, fire_frames, smoke_frames, flood_frames
 FROM risk_hourly_camera AT (VERSION => $snapshot)
 """
 RISK_HOURLY_KELURAHAN = """
@@ -109,7 +110,11 @@ RISK_FIELDS = {
     "crowd_max": "Highest crowd score in the hour (0..1).",
     "persons_max": "Most persons counted in one frame (an estimate; nobody is identified).",
     "persons_mean": "Mean persons per scored frame.",
-    "risk_level_max": "Highest fused risk level: Normal < Waspada < Siaga < Awas.",
+    "risk_level_max": "Highest confirmed risk level of any hazard: Normal < Waspada < Siaga < Awas.",
+    "fire_level_max": "Highest confirmed fire level in the hour (Normal < Waspada < Siaga < Awas).",
+    "smoke_level_max": "Highest confirmed smoke level in the hour (Normal < Waspada < Siaga < Awas).",
+    "flood_level_max": "Highest confirmed flood level in the hour (Normal < Waspada < Siaga < Awas).",
+    "crowd_level_max": "Highest confirmed crowd level in the hour (Normal < Waspada < Siaga < Awas).",
     "motion_events": "Motion events in the hour's 5-minute windows.",
     "fire_frames": "Frames flagged for fire.",
     "smoke_frames": "Frames flagged for smoke.",

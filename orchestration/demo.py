@@ -197,22 +197,26 @@ MART_TABLES = ("risk_hourly_camera", "risk_hourly_kelurahan", "camera_uptime_dai
 
 def step_alerts(ctx: DemoContext) -> None:
     """Run the urgent-alert rules over the scores, deliver to the local outbox (CAP 1.2), export history."""
+    from alerts.agreement import check_level_agreement
+    from alerts.db import OpsDB
     from alerts.demo import run_alerts_demo
     from warehouse.lake import Lake
 
-    complaints = None
-    try:
-        from ingest.jaki.signals import flood_complaint_context
-
-        complaints = flood_complaint_context
-    except ImportError:
-        pass
     s = ctx.settings
     with Lake(s.lake_config()) as lake:
-        summary = run_alerts_demo(
-            lake, s.data_dir, ops_db_url=s.resolved_ops_db_url(), store=s.object_store(), flood_complaints=complaints
-        )
+        summary = run_alerts_demo(lake, s.data_dir, ops_db_url=s.resolved_ops_db_url(), store=s.object_store())
+        ops = OpsDB(s.resolved_ops_db_url(), create=False)
+        try:
+            agreement = check_level_agreement(lake, ops)
+        finally:
+            ops.dispose()
     ctx.console.print(str(summary), markup=False, highlight=False)
+    ctx.console.print(
+        f"levels: {agreement.camera_hours} camera-hours, {agreement.compared} camera-hour-hazards compared across "
+        f"scores, marts and alerts, {len(agreement.disagreements)} disagreements",
+        markup=False,
+        highlight=False,
+    )
 
 
 def step_planning(ctx: DemoContext) -> None:

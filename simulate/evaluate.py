@@ -28,6 +28,7 @@ from analytics.evaluation import (
     json_default,
     parse_thresholds,
 )
+from analytics.levels import THRESHOLDS
 from analytics.vision import MODEL_VERSION
 from analytics.vision.config import CameraVisionConfig, ReferenceMark, Thresholds
 from ingest.cameras.health import CameraHealth
@@ -91,8 +92,8 @@ def sim_camera(cam_id: str, spec: Mapping[str, Any], seed: int, width: int, heig
     )
 
 
-#: crowd score at which the alert rules raise Waspada (alerts/rules.py); a frame without a crowd must stay below it
-CROWD_WASPADA = 0.6
+#: crowd score at which the level engine raises Waspada (analytics/levels.py); a frame without a crowd stays below it
+CROWD_WASPADA = THRESHOLDS["crowd"].waspada
 
 
 def no_crowd_metrics(clips: Sequence[Mapping[str, Any]], th: Mapping[str, float]) -> dict[str, Any]:

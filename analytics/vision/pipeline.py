@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from analytics.levels import LEVEL_COLUMNS
 from analytics.risk import RiskConfig, RiskTracker
 from analytics.vision import MODEL_VERSION
 from analytics.vision.base import Detector, DetectorResult, FrameMaps, frame_cache
@@ -50,6 +51,10 @@ class FrameScores:
     risk_hazard: str | None
     model_version: str
     features: str
+    level_fire: str | None = None
+    level_smoke: str | None = None
+    level_flood: str | None = None
+    level_crowd: str | None = None
 
     def to_row(self) -> dict[str, Any]:
         """Dict for the lake; NaN becomes None (NULL)."""
@@ -70,6 +75,10 @@ def _json_safe(d: Mapping[str, Mapping[str, float]]) -> str:
             k: (None if isinstance(v, float) and not math.isfinite(v) else round(float(v), 4)) for k, v in feats.items()
         }
     return json.dumps(out, separators=(",", ":"), sort_keys=True)
+
+
+def _level_columns(levels: Mapping[str, str | None]) -> dict[str, str | None]:
+    return {LEVEL_COLUMNS[hz]: levels.get(hz) for hz in HAZARDS}
 
 
 def self_health(frame: Frame) -> str:
@@ -116,7 +125,7 @@ class CameraAnalyzer:
         return FrameScores(
             fire=nan, smoke=nan, flood=nan, flood_depth_class=None, persons=nan, crowd_density=None,
             crowd_level=None, crowd=nan, motion=nan, health=health, risk_level=rs.level, risk_hazard=rs.hazard,
-            model_version=MODEL_VERSION, features=json.dumps({"health": health}),
+            model_version=MODEL_VERSION, features=json.dumps({"health": health}), **_level_columns(rs.hazard_levels),
         )  # fmt: skip
 
     def score_frame(self, frame: Frame) -> dict[str, DetectorResult]:
@@ -132,8 +141,13 @@ class CameraAnalyzer:
                             results[hz] = DetectorResult(v, {**base.features, f"plugin_{plug.name}": v})
         return results
 
-    def process(self, frame: np.ndarray | None, ts: float, health: str = HEALTH_OK) -> FrameScores:
-        """Score one frame (H, W, 3) uint8 BGR taken at ``ts`` (epoch seconds) with the capture health."""
+    def process(
+        self, frame: np.ndarray | None, ts: float, health: str = HEALTH_OK, context: Mapping[str, str] | None = None
+    ) -> FrameScores:
+        """Score one frame (H, W, 3) uint8 BGR taken at ``ts`` (epoch seconds) with the capture health.
+
+        ``context``: per hazard, independent evidence backing it (e.g. ``{"flood": "gate Manggarai Siaga 2"}``);
+        it may shorten confirmation of a level, never lowers one (see ``analytics.risk``)."""
         if health != HEALTH_OK or frame is None:
             return self._unknown(health if health != HEALTH_OK else "decode_error")
         self.state.stream = True
@@ -171,7 +185,11 @@ class CameraAnalyzer:
         warm = self.state.n_frames > RISK_WARMUP_FRAMES  # background and flicker history have settled
         # single-frame evidence alone never confirms a level: risk starts once temporal evidence exists
         rs = self.risk.update(
-            ts, {k: res[k].score for k in HAZARDS} if warm else {}, evidence, health="ok" if warm else "warming_up"
+            ts,
+            {k: res[k].score for k in HAZARDS} if warm else {},
+            evidence,
+            health="ok" if warm else "warming_up",
+            context=context,
         )
         self.last_changes = rs.changes
         for ch in rs.changes:
@@ -181,6 +199,7 @@ class CameraAnalyzer:
             crowd_density=density, crowd_level=fruin_level(density), crowd=crowd.score, motion=motion,
             health=HEALTH_OK, risk_level=rs.level, risk_hazard=rs.hazard if rs.level != "Normal" else None,
             model_version=MODEL_VERSION, features=_json_safe({k: v.features for k, v in res.items()}),
+            **_level_columns(rs.hazard_levels),
         )  # fmt: skip
 
     def memory_bytes(self) -> int:

@@ -6,18 +6,21 @@ from pathlib import Path
 
 import pandas as pd
 
+import analytics.levels as _levels
 from dashboards.data.query import Q, has_tables, query
 
-LEVELS = ("Normal", "Waspada", "Siaga", "Awas")
+LEVELS = _levels.LEVELS  # the one vocabulary (analytics.levels)
 LEVEL_RANK = {lv: i for i, lv in enumerate(LEVELS)}
 ACTIVE_ALERT_STATUSES = ("open", "updated", "acknowledged")
 
 _LATEST_COVERAGE = "run_id IS NOT DISTINCT FROM (SELECT max(run_id) FROM coverage_kelurahan)"
-LEVEL_RANK_SQL = "CASE {col} WHEN 'Awas' THEN 3 WHEN 'Siaga' THEN 2 WHEN 'Waspada' THEN 1 WHEN 'Normal' THEN 0 END"
+
+
+LEVEL_RANK_SQL = _levels.level_rank_sql("{col}")  # .format(col=...): the rank of a level column, from the enum
 
 
 def _rank(col: str) -> str:
-    return LEVEL_RANK_SQL.format(col=col)
+    return _levels.level_rank_sql(col)
 
 
 CAMERAS = Q(

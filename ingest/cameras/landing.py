@@ -43,7 +43,7 @@ INSERT_FRAMES = (
 INSERT_SCORES = (
     "INSERT INTO frame_scores BY NAME SELECT camera_id, captured_at, batch_id, fire, smoke, flood, "
     "flood_depth_class, persons, crowd_density, crowd_level, crowd, motion, health, risk_level, risk_hazard, "
-    "model_version, features FROM _landing WHERE scored"
+    "model_version, features, level_fire, level_smoke, level_flood, level_crowd FROM _landing WHERE scored"
 )
 INSERT_TRANSITIONS = (
     'INSERT INTO camera_health_transitions BY NAME SELECT camera_id, captured_at AS "at", '

@@ -54,6 +54,10 @@ class PassthroughScores:
     risk_hazard: str | None = None
     model_version: str = PASSTHROUGH_VERSION
     features: str | None = None
+    level_fire: str | None = None
+    level_smoke: str | None = None
+    level_flood: str | None = None
+    level_crowd: str | None = None
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)

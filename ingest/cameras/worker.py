@@ -76,6 +76,11 @@ SCORE_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
     ("risk_hazard", pa.string()),
     ("model_version", pa.string()),
     ("features", pa.string()),
+    # per-hazard confirmed levels (analytics.levels): the one level every downstream view shows
+    ("level_fire", pa.string()),
+    ("level_smoke", pa.string()),
+    ("level_flood", pa.string()),
+    ("level_crowd", pa.string()),
 )
 LANDING_SCHEMA = pa.schema(
     [

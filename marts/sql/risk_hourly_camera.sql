@@ -1,5 +1,6 @@
 -- Hourly risk and event counts per camera for hours in [$start, $end).
--- Sources: frames (sampling/health), frame_scores (detector scores), camera_events (5-minute windows).
+-- Sources: frames (sampling/health), frame_scores (detector scores and confirmed levels), camera_events.
+-- $levels: the level labels in rank order (analytics.levels.LEVELS); a level's rank is its position - 1.
 WITH f AS (
     SELECT camera_id, date_trunc('hour', captured_at) AS hour,
            count(*) AS frames, count(*) FILTER (WHERE status = 'ok') AS frames_ok
@@ -9,8 +10,11 @@ WITH f AS (
     SELECT camera_id, date_trunc('hour', captured_at) AS hour, count(*) AS scored,
            max(fire) AS fire_max, max(smoke) AS smoke_max, max(flood) AS flood_max, max(crowd) AS crowd_max,
            max(persons) AS persons_max, avg(persons) AS persons_mean,
-           max(CASE risk_level WHEN 'Normal' THEN 0 WHEN 'Waspada' THEN 1 WHEN 'Siaga' THEN 2
-                               WHEN 'Awas' THEN 3 END) AS risk_rank
+           max(list_position($levels, risk_level)) AS risk_rank,
+           max(list_position($levels, level_fire)) AS fire_rank,
+           max(list_position($levels, level_smoke)) AS smoke_rank,
+           max(list_position($levels, level_flood)) AS flood_rank,
+           max(list_position($levels, level_crowd)) AS crowd_rank
     FROM frame_scores WHERE captured_at >= $start AND captured_at < $end
     GROUP BY ALL
 ), e AS (
@@ -31,12 +35,13 @@ SELECT k.hour, k.camera_id, cam.kelurahan_code,
        coalesce(f.frames_ok, e.ev_ok, s.scored, 0)::BIGINT AS frames_ok,
        s.fire_max, s.smoke_max, s.flood_max, s.crowd_max,
        greatest(s.persons_max, e.ev_persons_max) AS persons_max, s.persons_mean,
-       CASE s.risk_rank WHEN 0 THEN 'Normal' WHEN 1 THEN 'Waspada' WHEN 2 THEN 'Siaga' WHEN 3 THEN 'Awas' END
-           AS risk_level_max,
+       $levels[s.risk_rank] AS risk_level_max,
        CASE WHEN f.frames > 0 THEN f.frames_ok / f.frames
             WHEN e.ev_ok + e.ev_failed > 0 THEN e.ev_ok / (e.ev_ok + e.ev_failed) END AS uptime,
        coalesce(e.motion_events, 0)::BIGINT AS motion_events, coalesce(e.fire_frames, 0)::BIGINT AS fire_frames,
-       coalesce(e.smoke_frames, 0)::BIGINT AS smoke_frames, coalesce(e.flood_frames, 0)::BIGINT AS flood_frames
+       coalesce(e.smoke_frames, 0)::BIGINT AS smoke_frames, coalesce(e.flood_frames, 0)::BIGINT AS flood_frames,
+       $levels[s.fire_rank] AS fire_level_max, $levels[s.smoke_rank] AS smoke_level_max,
+       $levels[s.flood_rank] AS flood_level_max, $levels[s.crowd_rank] AS crowd_level_max
 FROM k
 LEFT JOIN f USING (camera_id, hour)
 LEFT JOIN s USING (camera_id, hour)

@@ -104,13 +104,27 @@ SCORE_SCHEMA = pa.schema(
         ("persons", pa.float64()),
         ("health", pa.string()),
         ("risk_level", pa.string()),
+        ("risk_hazard", pa.string()),
         ("model_version", pa.string()),
+        ("level_fire", pa.string()),
+        ("level_smoke", pa.string()),
+        ("level_flood", pa.string()),
+        ("level_crowd", pa.string()),
     ]
 )
 
 
-def land_scores(lake: Lake, rows: list[dict[str, Any]]) -> None:
-    lake.append("frame_scores", pa.Table.from_pylist(rows, schema=SCORE_SCHEMA))
+_TRACKERS: dict[int, dict[str, Any]] = {}
+
+
+def land_scores(lake: Lake, rows: list[dict[str, Any]], context: Any = None) -> None:
+    """Land rows in frame_scores with the levels the real level engine (analytics.risk) gives them; each camera's
+    engine state carries over between calls on the same lake, as in a capture worker."""
+    from analytics.risk import assign_levels
+
+    trackers = _TRACKERS.setdefault(id(lake), {})
+    scored = assign_levels(rows, context=context, trackers=trackers)
+    lake.append("frame_scores", pa.Table.from_pylist(scored, schema=SCORE_SCHEMA))
 
 
 def series(

@@ -37,10 +37,6 @@ CONTRACT_DDL = (
     "CREATE TABLE IF NOT EXISTS frames (camera_id VARCHAR, captured_at TIMESTAMPTZ, batch_id VARCHAR, seq BIGINT,"
     " keyframe_uri VARCHAR, public_uri VARCHAR, width INTEGER, height INTEGER, status VARCHAR, decode_ms DOUBLE,"
     " fetch_ms DOUBLE, worker_id VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS frame_scores (camera_id VARCHAR, captured_at TIMESTAMPTZ, batch_id VARCHAR,"
-    " fire DOUBLE, smoke DOUBLE, flood DOUBLE, flood_depth_class INTEGER, persons DOUBLE, crowd_density DOUBLE,"
-    " crowd_level VARCHAR, crowd DOUBLE, motion DOUBLE, health VARCHAR, risk_level VARCHAR, risk_hazard VARCHAR,"
-    " model_version VARCHAR, features VARCHAR)",
 )
 
 
@@ -50,7 +46,7 @@ def _lake_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mig_dir = root / "migrations"
     mig_dir.mkdir()
     for f in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if f.name.startswith("0001_") or f.name.startswith("04"):
+        if f.name.startswith(("0001_", "01", "02", "04", "0810_")):
             shutil.copy(f, mig_dir / f.name)
     lk = Lake(LakeConfig(root=root / "pantau-data"))
     migrate(lk, mig_dir)
@@ -62,7 +58,7 @@ def _lake_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def lake(tmp_path: Path, _lake_template: Path) -> Iterator[Lake]:
-    """An embedded lake with the foundation (0001) and alerts (04xx) migrations plus the score tables.
+    """An embedded lake with the foundation (0001), cameras/scores (01xx, 0810), marts (02xx) and alerts (04xx).
 
     Migrated once per session and copied per test (migrating takes seconds on a shared machine).
     """

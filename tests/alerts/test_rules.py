@@ -7,13 +7,10 @@ import pytest
 from alerts.models import Level
 from alerts.rules import (
     DEFAULT_RULES,
-    FloodContext,
     HazardRule,
     Observation,
     RuleState,
     evaluate,
-    gate_flood_score,
-    gates_above_siaga,
     observations,
 )
 
@@ -107,80 +104,39 @@ def test_state_round_trips_json() -> None:
     assert RuleState.from_json(st.to_json()) == st
 
 
-@pytest.mark.parametrize(
-    ("ctx", "expected"),
-    [
-        (None, 0.6),
-        (FloodContext(), 0.48),
-        (FloodContext(rain=True), 0.72),
-        (FloodContext(gate_above_siaga=("Manggarai",)), 0.72),
-        (FloodContext(jaki_complaints=3), 0.72),
-    ],
-)
-def test_flood_context_gating(ctx: FloodContext | None, expected: float) -> None:
-    assert gate_flood_score(0.6, ctx) == pytest.approx(expected)
-
-
-def test_flood_gating_changes_the_decision() -> None:
-    rows = [
-        {"camera_id": "c", "captured_at": T0 + timedelta(seconds=5 * i), "flood": 0.55, "health": "ok"}
-        for i in range(5)
-    ]
-
-    def decisions(ctx: FloodContext) -> list[str]:
-        st, out = RuleState(), []
-        for r in rows:
-            for o in observations(r, lambda _row: ctx):
-                if o.hazard == "flood":
-                    st, d = evaluate(st, o, DEFAULT_RULES["flood"])
-                    if d:
-                        out.append(d.action)
-        return out
-
-    assert decisions(FloodContext()) == []  # 0.55 * 0.8 = 0.44 < 0.5: not credible alone
-    assert decisions(FloodContext(rain=True)) == ["open"]
-
-
-@pytest.mark.parametrize(
-    ("readings", "expected"),
-    [
-        ({}, ()),
-        ({"116": 79.0}, ()),
-        ({"116": 80.0}, ("Bendung Katulampa",)),
-        ({"Bendung Katulampa": 250.0, "118": 199.0}, ("Bendung Katulampa",)),
-        ({"118": 200.0, "129": 999.0}, ("Depok",)),  # gate 129 has no thresholds
-    ],
-)
-def test_gates_above_siaga(readings: dict[str, float], expected: tuple[str, ...]) -> None:
-    thresholds = [
-        {
-            "gate_id": "116",
-            "name": "Bendung Katulampa",
-            "siaga3_min_cm": 80.0,
-            "siaga2_min_cm": 150.0,
-            "siaga1_min_cm": 200.0,
-        },
-        {"gate_id": "118", "name": "Depok", "siaga3_min_cm": 200.0, "siaga2_min_cm": 270.0, "siaga1_min_cm": None},
-        {"gate_id": "129", "name": "Cikeas", "siaga3_min_cm": None, "siaga2_min_cm": None, "siaga1_min_cm": None},
-    ]
-    assert gates_above_siaga(thresholds, readings) == expected
+def test_scored_hazards_follow_the_confirmed_level() -> None:
+    """No second threshold: the alert opens, escalates, de-escalates and resolves exactly when the level does."""
+    levels = [None, "Normal", "Waspada", "Waspada", "Awas", None, "Siaga", "Normal", "Awas"]
+    st, got = RuleState(), []
+    for i, lv in enumerate(levels):
+        row = {"camera_id": "c", "captured_at": T0 + timedelta(seconds=5 * i), "smoke": 0.5, "level_smoke": lv}
+        for o in observations(row):
+            if o.hazard == "smoke":
+                st, d = evaluate(st, o, DEFAULT_RULES["smoke"])
+                if d:
+                    got.append((i, d.action, d.level.label))
+    # no cooldown: a hazard back within minutes is announced at once (the level engine already damps flicker)
+    assert got == [(2, "open", "Waspada"), (4, "update", "Awas"), (6, "update", "Siaga"), (7, "resolve", "Normal"),
+                   (8, "open", "Awas")]  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("row", "hazards"),
     [
         (
-            {"fire": 0.1, "smoke": 0.9, "flood": 0.2, "crowd": 0.3, "health": "ok"},
-            {"camera": 0.0, "fire": 0.9, "flood": 0.2, "crowd": 0.3},
-        ),
-        ({"fire": 0.9, "health": "frozen"}, {"camera": 1.0}),  # scores of an unhealthy frame are ignored
-        ({"health": "offline"}, {"camera": 1.0}),
-        ({"flood": 0.5, "features": '{"rain": true}'}, {"camera": 0.0, "flood": 0.6}),
+            {"fire": 0.1, "smoke": 0.9, "flood": 0.2, "crowd": 0.3, "health": "ok", "level_fire": "Normal",
+             "level_smoke": "Siaga", "level_flood": "Normal", "level_crowd": "Normal"},
+            {"camera": None, "fire": "Normal", "smoke": "Siaga", "flood": "Normal", "crowd": "Normal"},
+        ),  # smoke is its own hazard, never folded into fire
+        # an unhealthy frame: only confirmed levels travel on (the engine froze them)
+        ({"fire": None, "health": "frozen", "level_fire": "Siaga"}, {"camera": None, "fire": "Siaga"}),
+        ({"health": "offline"}, {"camera": None}),
+        ({"flood": 0.5}, {"camera": None}),  # a score without a level (warming up) changes nothing
     ],
-)
-def test_observations(row: dict, hazards: dict[str, float]) -> None:
+)  # fmt: skip
+def test_observations(row: dict, hazards: dict[str, str | None]) -> None:
     obs = observations({"camera_id": "c", "captured_at": T0, **row})
-    assert {o.hazard: pytest.approx(o.score) for o in obs} == hazards
+    assert {o.hazard: (o.level.label if o.level is not None else None) for o in obs} == hazards
 
 
 def test_level_parse() -> None:

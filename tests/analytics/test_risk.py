@@ -6,9 +6,9 @@ import math
 
 import pytest
 
+from analytics.levels import THRESHOLDS, HazardThresholds, Level, level_rank_sql
 from analytics.risk import (
     CameraRisk,
-    HazardPolicy,
     RiskConfig,
     RiskTracker,
     aggregate_kelurahan,
@@ -17,8 +17,8 @@ from analytics.risk import (
 
 NAN = math.nan
 # no smoothing (alpha=1) so the tables read directly; confirm/release after 3 frames; hysteresis 0.1
-CFG = RiskConfig(alpha=1.0, confirm_frames=3, release_frames=3, hysteresis=0.1,
-                 policies={"fire": HazardPolicy(0.5, 0.7, 0.85)})  # fmt: skip
+CFG = RiskConfig(alpha=1.0, confirm_frames=3, release_frames=3,
+                 policies={"fire": HazardThresholds(0.5, 0.7, 0.85, hysteresis=0.1)})  # fmt: skip
 
 
 def levels(scores: list[float], cfg: RiskConfig = CFG) -> list[str | None]:
@@ -57,7 +57,7 @@ def test_level_sequences(scores: list[float], expected: list[str]) -> None:
 
 
 def test_smoothing_damps_a_single_spike() -> None:
-    cfg = RiskConfig(alpha=0.3, confirm_frames=1, policies={"fire": HazardPolicy(0.5, 0.7, 0.85)})
+    cfg = RiskConfig(alpha=0.3, confirm_frames=1, policies={"fire": HazardThresholds(0.5, 0.7, 0.85)})
     assert levels([0.0, 1.0, 0.0, 0.0], cfg) == [N, N, N, N]
 
 
@@ -89,15 +89,56 @@ def test_worst_hazard_wins() -> None:
     assert (st.level, st.hazard) == (A, "flood")
 
 
-@pytest.mark.parametrize("bad", [dict(alpha=0), dict(confirm_frames=0), dict(hysteresis=0.6)])
+@pytest.mark.parametrize(
+    "bad", [dict(alpha=0), dict(confirm_frames=0), dict(context_confirm_frames=0), dict(context_confirm_frames=5)]
+)
 def test_config_validation(bad: dict) -> None:
     with pytest.raises(ValueError):
         RiskConfig(**bad)
 
 
-def test_policy_validation() -> None:
+@pytest.mark.parametrize("bad", [(0.7, 0.5, 0.9, 0.1), (0.5, 0.7, 0.9, 0.6), (0.0, 0.5, 0.9, 0.1)])
+def test_threshold_validation(bad: tuple) -> None:
     with pytest.raises(ValueError):
-        HazardPolicy(0.7, 0.5, 0.9)
+        HazardThresholds(*bad)
+
+
+def test_one_table_for_four_hazards() -> None:
+    assert set(THRESHOLDS) == {"fire", "smoke", "flood", "crowd"}
+    assert RiskConfig().policies == dict(THRESHOLDS)
+    assert THRESHOLDS["fire"] != THRESHOLDS["crowd"]
+
+
+def test_context_shortens_confirmation_and_is_explained() -> None:
+    cfg = RiskConfig(alpha=1.0, confirm_frames=3, context_confirm_frames=1)
+    plain, backed = RiskTracker("c", cfg), RiskTracker("c", cfg)
+    a = [plain.update(float(i), {"flood": 0.9}).levels["flood"] for i in range(3)]
+    b = [backed.update(float(i), {"flood": 0.9}, context={"flood": "gate Manggarai Siaga 2"}) for i in range(3)]
+    assert a == [N, N, A]  # image evidence alone reaches Awas: no context is never a veto
+    assert [s.levels["flood"] for s in b] == [A, A, A]
+    assert "gate Manggarai Siaga 2" in b[0].changes[0].explanation
+
+
+def test_context_never_raises_a_level_the_image_does_not_show() -> None:
+    tr = RiskTracker("c", RiskConfig(alpha=1.0))
+    states = [tr.update(float(i), {"flood": 0.1}, context={"flood": "BMKG warning"}) for i in range(5)]
+    assert {s.levels["flood"] for s in states} == {N}
+
+
+def test_hazard_levels_per_frame() -> None:
+    tr = RiskTracker("c", RiskConfig(alpha=1.0, confirm_frames=1))
+    st = tr.update(0.0, {"fire": 0.9, "smoke": 0.1, "flood": math.nan})
+    assert st.hazard_levels == {"fire": A, "smoke": N, "flood": None, "crowd": None}
+    assert st.level == A
+    st = tr.update(1.0, {}, health="offline")
+    assert st.hazard_levels == {"fire": A, "smoke": None, "flood": None, "crowd": None}
+
+
+@pytest.mark.parametrize("lv", list(Level))
+def test_level_rank_sql_matches_the_enum(lv: Level) -> None:
+    import duckdb
+
+    assert duckdb.sql(f"SELECT {level_rank_sql('x')} FROM (SELECT '{lv.label}' AS x)").fetchone() == (int(lv),)
 
 
 @pytest.mark.parametrize(

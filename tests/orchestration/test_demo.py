@@ -71,6 +71,30 @@ def test_scripted_incidents_alert_and_normal_cameras_stay_quiet(lake: Lake) -> N
             assert not raised.get(cam), (cam, role, raised[cam])
 
 
+def test_every_camera_hour_shows_one_level(lake: Lake, demo_dir: Path) -> None:
+    """Scoring (frame_scores), marts, alert log and the open-data release agree on every camera-hour's level."""
+    import pyarrow.parquet as pq
+
+    from alerts.agreement import check_level_agreement
+    from alerts.db import OpsDB, sqlite_url
+
+    ops = OpsDB(sqlite_url(str(demo_dir)), create=False)
+    try:
+        res = check_level_agreement(lake, ops)
+    finally:
+        ops.dispose()
+    assert res.ok, res.disagreements[:20]
+    assert res.camera_hours >= 20
+    mart = {(r["hour"], r["camera_id"]): r for r in _rows(lake, "SELECT * FROM risk_hourly_camera")}
+    (published,) = list((demo_dir / "store").rglob("risk_hourly_camera.parquet"))
+    pub = [r for r in pq.read_table(published).to_pylist() if r["risk_level_max"] is not None]
+    assert pub
+    for r in pub:
+        m = mart[(r["hour"], r["camera_id"])]
+        for col in ("risk_level_max", "fire_level_max", "smoke_level_max", "flood_level_max", "crowd_level_max"):
+            assert r[col] == m[col], (r["camera_id"], r["hour"], col)
+
+
 def test_jaki_day_ingested_with_exact_accounting(lake: Lake) -> None:
     files = _rows(lake, "SELECT * FROM jaki_ingested_files")
     assert len(files) == 7 and all(f["status"] == "loaded" for f in files)
