@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 import pytest
-from ingest.simulate.evaluate import capture_health, sim_camera, sim_vision_config
+from simulate.evaluate import capture_health, sim_camera, sim_vision_config
 
 from alerts.agreement import check_level_agreement
 from alerts.db import OpsDB
