@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 import pytest
-from simulate.evaluate import capture_health, sim_camera, sim_vision_config
 
 from alerts.agreement import check_level_agreement
 from alerts.db import OpsDB
@@ -16,6 +15,7 @@ from alerts.engine import AlertEngine
 from analytics.evaluation import evaluate_clip
 from ingest.cameras.worker import SCORE_FIELDS
 from marts.risk import refresh_risk_marts
+from simulate.evaluate import capture_health, sim_camera, sim_vision_config
 from warehouse.lake import Lake
 
 pytestmark = pytest.mark.slow  # renders and scores ~240 simulator frames
