@@ -1,17 +1,18 @@
-"""Cameras in Dagster: bounded capture, landing -> lake sensor, daily roll-up, keyframe retention.
+"""Cameras in Dagster: bounded capture, landing -> lake sensor, daily roll-up.
 
 * ``camera_snapshots``: capture N seconds from all (or selected) cameras through the capture worker code,
   land micro-batches and ingest them (the same exactly-once ingestion the sensor runs).
 * ``camera_frames`` + ``camera_landing_sensor``: the sensor launches a run whenever the landing zone holds
   files the ``landed_batches`` ledger does not; the asset ingests them exactly once.
 * ``camera_events_daily``: daily partitions (camera is a column, not a partition dimension).
-* ``keyframe_retention_job`` (daily schedule): prunes old private/public keyframes and ingested landing files.
+
+Keyframe and landing-file retention is part of the upkeep domain (``assets/upkeep.py``: ``data_retention``).
 """
 
 import dagster as dg
 
 from assets.landing import landing_sensor
-from ingest.cameras.landing import ingest_landed_batches, pending_keys, prune_keyframes, rollup_camera_day
+from ingest.cameras.landing import ingest_landed_batches, pending_keys, rollup_camera_day
 from ingest.cameras.registry import filter_ids, load_cameras_file, load_cameras_lake
 from ingest.cameras.worker import WorkerConfig, capture_for
 from orchestration.resources import LakeResource, ObjectStoreResource
@@ -94,42 +95,6 @@ camera_landing_sensor = landing_sensor(
 )
 
 
-class RetentionConfig(dg.Config):
-    private_days: float = 7.0
-    public_days: float = 30.0
-    landing_days: float = 3.0
-
-
-@dg.op
-def prune_camera_objects(
-    context: dg.OpExecutionContext, config: RetentionConfig, lake: LakeResource, store: ObjectStoreResource
-) -> dict[str, int]:
-    lk = lake.get_lake(read_only=True)
-    try:
-        out = prune_keyframes(
-            store.get_store(),
-            private_days=config.private_days,
-            public_days=config.public_days,
-            landing_days=config.landing_days,
-            lake=lk,
-        )
-    finally:
-        lk.close()
-    context.log.info("retention deleted %s", out)
-    return out
-
-
-@dg.job
-def keyframe_retention_job() -> None:
-    prune_camera_objects()
-
-
-keyframe_retention_schedule = dg.ScheduleDefinition(
-    job=keyframe_retention_job,
-    cron_schedule="30 1 * * *",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
 camera_daily_schedule = dg.build_schedule_from_partitioned_job(
     dg.define_asset_job("camera_events_daily_job", selection=[camera_events_daily], partitions_def=DAILY),
     hour_of_day=0,
@@ -140,6 +105,6 @@ camera_daily_schedule = dg.build_schedule_from_partitioned_job(
 defs = dg.Definitions(
     assets=[camera_snapshots, camera_frames, camera_events_daily],
     sensors=[camera_landing_sensor],
-    jobs=[camera_landing_job, keyframe_retention_job],
-    schedules=[keyframe_retention_schedule, camera_daily_schedule],
+    jobs=[camera_landing_job],
+    schedules=[camera_daily_schedule],
 )

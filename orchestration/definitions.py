@@ -22,6 +22,7 @@ DOMAIN_MODULES = [
     "assets.planning",
     "assets.open_data",
     "assets.quality",
+    "assets.upkeep",
 ]
 
 

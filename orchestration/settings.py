@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +49,10 @@ class PantauSettings(BaseSettings):
     metrics_port: int = 0
     open_data_base_url: str = "http://127.0.0.1:8765/"
     open_data_threshold: int = Field(10, description="Jaki counts below this are suppressed in open data")
+    upkeep: dict[str, Any] = Field(
+        default_factory=dict,
+        description="lake upkeep policy ([pantau.upkeep] in the config file; see warehouse.upkeep.policy_from_mapping)",
+    )
 
     def s3_config(self) -> S3Config:
         return S3Config(

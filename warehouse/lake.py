@@ -258,6 +258,20 @@ class Lake:
             finally:
                 cur.close()
 
+    @contextlib.contextmanager
+    def maintenance(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for maintenance calls that manage their own commits (merge, expire, cleanup), holding the
+        write lock of the embedded lake so no writer interleaves."""
+        if self.read_only:
+            raise LakeError("this lake handle is read-only")
+        _ = self.con
+        with self._mutex, self._file_lock():
+            cur = self.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+
     def write(self, fn: Any) -> Any:
         """Run ``fn(cursor)`` in a transaction, retrying commit conflicts with backoff and jitter."""
         delay = 0.02

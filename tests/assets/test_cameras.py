@@ -4,7 +4,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
@@ -19,7 +19,6 @@ from assets.cameras import (
     camera_landing_sensor,
     camera_snapshots,
     defs,
-    keyframe_retention_job,
 )
 from ingest.cameras.passthrough import PassthroughAnalyzer
 from ingest.cameras.registry import load_cameras_lake
@@ -102,7 +101,6 @@ def test_defs_load() -> None:
         k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()
     }
     assert repo.get_sensor_def("camera_landing_sensor")
-    assert repo.get_job("keyframe_retention_job")
 
 
 def test_snapshots_capture_and_ingest(env: dict) -> None:
@@ -163,17 +161,3 @@ def test_daily_partition(env: dict) -> None:
     gone = rows[2]
     assert gone["uptime"] == 0.0 and gone["frames_offline"] == gone["samples"] > 0
     assert rows[0]["uptime"] > 0.5
-
-
-def test_keyframe_retention(env: dict) -> None:
-    store = env["store"]
-    old = (datetime.now(UTC) - timedelta(days=40)).strftime("%Y%m%dT%H%M%S.000Z")
-    new = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.000Z")
-    for k in (f"keyframes/x/{old}.jpg", f"keyframes/x/{new}.jpg", f"public/keyframes/x/{old}.jpg"):
-        store.put_bytes(k, b"jpg")
-    res = keyframe_retention_job.execute_in_process(resources=env["resources"])
-    assert res.success
-    out = res.output_for_node("prune_camera_objects")
-    assert out["private"] >= 1 and out["public"] >= 1
-    assert not store.exists(f"keyframes/x/{old}.jpg") and store.exists(f"keyframes/x/{new}.jpg")
-    assert any(True for _ in store.list("landing/"))  # fresh landing files are kept
