@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from access.audit import ensure_audit_schema
+from alerts.ops_schema import upgrade_ops_db
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +183,8 @@ class OpsDB:
         return self.engine.dialect.name == "postgresql"
 
     def create_schema(self) -> None:
-        metadata.create_all(self.engine, checkfirst=True)
-        ensure_audit_schema(self.engine)  # accounts and the append-only audit log live here too
+        """Bring the schema to the newest Alembic revision (``alerts.ops_schema``; one SELECT when current)."""
+        upgrade_ops_db(self.engine)
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:

@@ -54,7 +54,7 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 
 @app.command()
 def migrate(data_dir: DataDirOpt = None) -> None:
-    """Create or upgrade the lake schema (versioned migrations)."""
+    """Create or upgrade the lake schema (versioned migrations) and the ops database (Alembic revisions)."""
     from warehouse.lake import Lake
     from warehouse.migrations import current_version
     from warehouse.migrations import migrate as run_migrate
@@ -63,6 +63,20 @@ def migrate(data_dir: DataDirOpt = None) -> None:
     with Lake(s.lake_config()) as lake:
         applied = run_migrate(lake)
         console.print(f"schema version {current_version(lake)} ({len(applied)} migration(s) applied now)")
+    _ops_db_upgrade(s.resolved_ops_db_url())
+
+
+def _ops_db_upgrade(url: str) -> None:
+    import sqlalchemy as sa
+
+    from alerts.ops_schema import head_revision, upgrade_ops_db
+
+    engine = sa.create_engine(url)
+    try:
+        start = upgrade_ops_db(engine)
+    finally:
+        engine.dispose()
+    console.print(f"ops database at revision {head_revision()} (was {start or 'empty or made by create_all'})")
 
 
 @app.command("load-reference")
@@ -434,6 +448,8 @@ alerts_app = typer.Typer(help="List, acknowledge, cancel and dispatch alerts.", 
 users_app = typer.Typer(
     help="Local dashboard accounts (argon2id password hashes in the operational DB).", no_args_is_help=True
 )
+ops_db_app = typer.Typer(help="The operational database's schema (Alembic revisions).", no_args_is_help=True)
+app.add_typer(ops_db_app, name="ops-db")
 app.add_typer(subscribe_app, name="subscribe")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(users_app, name="users")
@@ -783,3 +799,35 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@ops_db_app.command("upgrade")
+def ops_db_upgrade(data_dir: DataDirOpt = None) -> None:
+    """Upgrade the ops database to the newest revision (stamps a database made before migrations first)."""
+    _ops_db_upgrade(_settings(data_dir).resolved_ops_db_url())
+
+
+@ops_db_app.command("current")
+def ops_db_current(data_dir: DataDirOpt = None) -> None:
+    """Print the ops database's revision and the newest one this code knows."""
+    import sqlalchemy as sa
+
+    from alerts.ops_schema import current_revision, head_revision
+
+    engine = sa.create_engine(_settings(data_dir).resolved_ops_db_url())
+    try:
+        with engine.connect() as conn:
+            console.print(f"current {current_revision(conn)} · head {head_revision()}")
+    finally:
+        engine.dispose()
+
+
+@ops_db_app.command("revision")
+def ops_db_revision(
+    message: Annotated[str, typer.Option("-m", "--message", help="What the revision changes")],
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Write a new revision from the difference between the models and the ops database (which must be at head)."""
+    from alerts.ops_schema import revision
+
+    console.print(revision(_settings(data_dir).resolved_ops_db_url(), message))
