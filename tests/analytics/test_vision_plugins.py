@@ -13,7 +13,7 @@ from analytics.vision.base import Detector
 from analytics.vision.config import CameraVisionConfig
 from analytics.vision.frame import Frame
 from analytics.vision.head import MODELS_DIR, head_outputs
-from analytics.vision.onnx_writer import GraphBuilder, mlp_graph
+from analytics.vision.onnx_build import GraphBuilder, mlp_graph
 from analytics.vision.pipeline import CameraAnalyzer
 from analytics.vision.plugins import OnnxPlugin, OnnxPluginConfig, calibrate, load_plugin
 from analytics.vision.state import CameraState

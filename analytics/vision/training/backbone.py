@@ -3,7 +3,7 @@
 
 Used only at training time: :func:`load_folded` reads the ``.pth`` state dict into numpy arrays,
 :func:`torch_features` runs it with torch (batched) and :func:`add_backbone` writes the same network into an
-ONNX graph with :class:`analytics.vision.onnx_writer.GraphBuilder`, so inference needs only onnxruntime.
+ONNX graph with :class:`analytics.vision.onnx_build.GraphBuilder`, so inference needs only onnxruntime.
 Symmetric padding (k // 2) is used; the heads are trained on exactly these features.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics.vision.onnx_writer import GraphBuilder
+from analytics.vision.onnx_build import GraphBuilder
 
 # (repeats, kernel, stride, expand, in, out) of EfficientNet-B0/Lite0
 STAGES = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),

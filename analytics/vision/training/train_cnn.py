@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from analytics.vision.onnx_writer import GraphBuilder
+from analytics.vision.onnx_build import GraphBuilder
 from analytics.vision.training.backbone import FEATURE_DIM, add_backbone, load_folded, preprocess, torch_features
 from analytics.vision.training.train_heads import CLASSES, SEED, augment, load_rows, stratified_split
 

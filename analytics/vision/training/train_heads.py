@@ -28,7 +28,7 @@ import numpy as np
 
 from analytics.vision.features import DESCRIPTOR_DIM, DESCRIPTOR_VERSION, image_descriptor
 from analytics.vision.frame import HEAD_SIZE
-from analytics.vision.onnx_writer import mlp_graph
+from analytics.vision.onnx_build import mlp_graph
 
 log = logging.getLogger("pantau.train")
 
