@@ -6,7 +6,10 @@ plus ``status_show``. ``/releases/...`` serves the static portal and the full fi
 have no row cap); ``/public/...`` serves the store's public zone (blurred keyframes, CAP files, the Atom
 feed). Everything is read through the object-store interface, so the same code serves a local folder or
 an S3/MinIO bucket; with S3, a Parquet file queried by ``datastore_search`` is fetched once into a local
-cache named by its checksum (releases are immutable). ``datastore_search`` runs DuckDB over the release's Parquet file with bound
+cache named by its checksum (releases are immutable). A partitioned dataset (one Parquet file per month) is
+queried over its parts: its ``counts.parquet`` (rows per partition and text value) answers single-column
+totals and text search without a scan, rules out partitions that cannot match, and lets a page read only
+the partitions that hold it. ``datastore_search`` runs DuckDB over the release's Parquet file with bound
 parameters; column names are checked against the file's schema, never interpolated from input.
 Errors use CKAN's shape (``{"success": false, "error": {"__type": ..., "message": ...}}``) and never
 carry a stack trace.
@@ -30,12 +33,14 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import uvicorn
@@ -49,6 +54,8 @@ from open_data.store_files import store_response
 from warehouse.object_store import LocalObjectStore, ObjectNotFoundError, ObjectStore
 
 log = logging.getLogger(__name__)
+
+NULL_PART = "none"  # the partition key of rows whose time is NULL (open_data.release.NULL_PART)
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 32_000  # CKAN's ckan.datastore.search.rows_max default; bulk files have no cap
@@ -101,6 +108,19 @@ class Resource:
     size: int
     sha256: str
     key: str = ""  # the object-store key of the file
+    # a partitioned dataset: its files (one per partition, in key order) as (local path, store key, sha256),
+    # their partition keys and row counts, the rows per partition/text column/value (local path, store key,
+    # sha256) and the text columns counted in every partition
+    parts: tuple[tuple[Path, str, str], ...] = ()
+    part_keys: tuple[str, ...] = ()
+    part_rows: tuple[int, ...] = ()
+    partition_column: str | None = None
+    counts: tuple[Path, str, str] | None = None
+    counted: frozenset[str] = frozenset()
+
+    @property
+    def files(self) -> list[str]:
+        return [str(p[0]) for p in self.parts] if self.parts else [str(self.path)]
 
 
 RELEASES = "releases"
@@ -153,20 +173,29 @@ class Catalog:
         return self._cache_dir / f"{sha}{Path(key).suffix}"
 
     def fetch(self, res: Resource) -> Path:
-        """The local file of ``res``: the store's own file, or a checked copy fetched once from a remote store."""
-        if self._local is not None or res.path.is_file():
-            return res.path
+        """The local file of ``res``: the store's own file, or a checked copy fetched once from a remote store.
+
+        A partitioned resource fetches each part (and its counts) the same way."""
+        if res.parts:
+            for path, key, sha in (*res.parts, *([res.counts] if res.counts else [])):
+                self._fetch_file(res, path, key, sha)
+            return res.parts[0][0]
+        return self._fetch_file(res, res.path, res.key, res.sha256)
+
+    def _fetch_file(self, res: Resource, path: Path, key: str, sha: str) -> Path:
+        if self._local is not None or path.is_file():
+            return path
         try:
-            data = self.store.get_bytes(res.key)
+            data = self.store.get_bytes(key)
         except ObjectNotFoundError:
             raise NotFoundError(f"Not found: the file of resource {res.id!r} is missing from the store") from None
-        if hashlib.sha256(data).hexdigest() != res.sha256:
+        if hashlib.sha256(data).hexdigest() != sha:
             raise ApiError(f"resource {res.id!r} does not match its published checksum", "resource_id")
-        res.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = res.path.with_suffix(f".tmp-{threading.get_ident()}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp-{threading.get_ident()}")
         tmp.write_bytes(data)
-        os.replace(tmp, res.path)
-        return res.path
+        os.replace(tmp, path)
+        return path
 
     def close(self) -> None:
         if self._local is None and self._cache_dir is not None:
@@ -226,10 +255,23 @@ class Catalog:
                             "resources": [],
                             "_fields": ds["schema"],
                         }
+                    parts = ds.get("partitions") or []
+                    counted = set.intersection(*(set(p.get("counted", [])) for p in parts)) if parts else set()
+                    counts_meta = ds.get("counts")
+                    counts = None
+                    if counts_meta:
+                        ckey = f"{RELEASES}/{version}/{counts_meta['path']}"
+                        counts = (self._path(ckey, counts_meta["sha256"]), ckey, counts_meta["sha256"])
                     for fmt, f in ds["files"].items():
                         rid = f"{name}:{version}:{fmt}"
                         url = f"/releases/{version}/{f['path']}"
                         key = f"{RELEASES}/{version}/{f['path']}"
+                        part_files: list[tuple[Path, str, str]] = []
+                        if f.get("parts"):
+                            for p in parts:
+                                pf = p["files"][fmt]
+                                pkey = f"{RELEASES}/{version}/{pf['path']}"
+                                part_files.append((self._path(pkey, pf["sha256"]), pkey, pf["sha256"]))
                         resources[rid] = Resource(
                             rid,
                             name,
@@ -240,6 +282,12 @@ class Catalog:
                             f["bytes"],
                             f["sha256"],
                             key,
+                            parts=tuple(part_files),
+                            part_keys=tuple(str(p["key"]) for p in parts) if part_files else (),
+                            part_rows=tuple(int(p["rows"]) for p in parts) if part_files else (),
+                            partition_column=(ds.get("partitioning") or {}).get("column"),
+                            counts=counts if part_files else None,
+                            counted=frozenset(counted),
                         )
                         pkg["resources"].append(
                             {
@@ -325,17 +373,164 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-class Api:
-    def __init__(self, store: ObjectStore | str | os.PathLike[str]) -> None:
-        self.catalog = Catalog(store)
-        self._con = duckdb.connect()
-        self._con.execute("SET TimeZone = 'UTC'")
-        self._schemas: dict[Path, pa.Schema] = {}
+class CountsIndex:
+    """Rows per partition for each value of a resource's counted text columns (its ``counts.parquet``)."""
 
-    def _schema(self, path: Path) -> pa.Schema:
+    def __init__(self, path: Path, part_keys: tuple[str, ...]) -> None:
+        table = pq.read_table(path)
+        pos = {k: i for i, k in enumerate(part_keys)}
+        self.n_parts = len(part_keys)
+        cols: dict[str, dict[str | None, np.ndarray]] = {}
+        parts = table.column("part").to_pylist()
+        names = table.column("column").to_pylist()
+        values = table.column("value").to_pylist()
+        rows = table.column("rows").to_pylist()
+        for part, col, value, n in zip(parts, names, values, rows, strict=True):
+            i = pos.get(part)
+            if i is None:
+                continue
+            vec = cols.setdefault(col, {}).get(value)
+            if vec is None:
+                vec = cols[col][value] = np.zeros(self.n_parts, np.int64)
+            vec[i] += int(n)
+        self.columns = cols
+
+    def rows(self, column: str, values: list[str | None]) -> np.ndarray:
+        """Rows per partition whose ``column`` is one of ``values`` (None: NULL)."""
+        out = np.zeros(self.n_parts, np.int64)
+        known = self.columns.get(column, {})
+        for v in set(values):
+            vec = known.get(v)
+            if vec is not None:
+                out += vec
+        return out
+
+    def values(self, column: str) -> list[str]:
+        return [v for v in self.columns.get(column, {}) if v is not None]
+
+
+@dataclass
+class Plan:
+    """Which partitions a search reads, and the exact matching rows per partition when the index knows them."""
+
+    files: list[str]
+    keys: list[str]
+    exact: np.ndarray | None  # matching rows per file in ``files``; None when only a scan can tell
+
+
+class Api:
+    """The actions; DuckDB runs with ``threads`` threads and at most ``memory_limit`` of buffer memory."""
+
+    INDEX_CACHE = 16  # resources whose counts stay loaded
+
+    def __init__(
+        self, store: ObjectStore | str | os.PathLike[str], threads: int = 2, memory_limit: str = "1GB"
+    ) -> None:
+        self.catalog = Catalog(store)
+        self._con = duckdb.connect(config={"threads": int(threads), "memory_limit": str(memory_limit)})
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute("SET parquet_metadata_cache = true")
+        self._schemas: dict[Path, pa.Schema] = {}
+        self._indexes: OrderedDict[tuple[Path, str, str], CountsIndex] = OrderedDict()
+        self._index_lock = threading.Lock()
+
+    def _schema(self, res: Resource) -> pa.Schema:
+        path = res.parts[0][0] if res.parts else res.path
         if path not in self._schemas:
             self._schemas[path] = pq.read_schema(path)
         return self._schemas[path]
+
+    def _index(self, res: Resource) -> CountsIndex | None:
+        if res.counts is None or not res.counted or not res.parts:
+            return None
+        with self._index_lock:
+            idx = self._indexes.get(res.counts)
+            if idx is not None:
+                self._indexes.move_to_end(res.counts)
+                return idx
+        try:
+            idx = CountsIndex(res.counts[0], res.part_keys)
+        except (OSError, pa.ArrowInvalid):
+            log.warning("unreadable counts for %s", res.id)
+            return None
+        with self._index_lock:
+            self._indexes[res.counts] = idx
+            while len(self._indexes) > self.INDEX_CACHE:
+                self._indexes.popitem(last=False)
+        return idx
+
+    def _matching(self, values: list[str], q: str) -> list[str]:
+        """The values that ``ILIKE '%q%'`` matches, evaluated once over the distinct values."""
+        if not values:
+            return []
+        cur = self._con.cursor()
+        try:
+            rows = cur.execute("SELECT v FROM unnest(?::VARCHAR[]) AS t(v) WHERE v ILIKE ?", [values, f"%{q}%"])
+            return [r[0] for r in rows.fetchall()]
+        finally:
+            cur.close()
+
+    def _plan(
+        self,
+        res: Resource,
+        idx: CountsIndex | None,
+        indexed: list[list[tuple[str, list[str | None]]]],
+        scanned: bool,
+        filtered: bool,
+    ) -> Plan:
+        """Drop the partitions the counts index rules out; exact rows per partition when it knows them."""
+        if not res.parts:
+            return Plan(res.files, [], None)
+        keep = np.ones(len(res.parts), bool)
+        exact: np.ndarray | None = None
+        if not filtered:
+            exact = np.array(res.part_rows, np.int64)
+        elif idx is not None and indexed:
+            for cond in indexed:
+                hits = np.zeros(len(res.parts), np.int64)
+                for col, vals in cond:
+                    hits += idx.rows(col, vals)
+                keep &= hits > 0
+            if not scanned and len(indexed) == 1 and len(indexed[0]) == 1:
+                exact = idx.rows(*indexed[0][0])
+        sel = np.flatnonzero(keep)
+        files = res.files
+        return Plan([files[i] for i in sel], [res.part_keys[i] for i in sel], exact[sel] if exact is not None else None)
+
+    @staticmethod
+    def _page_files(
+        res: Resource, plan: Plan, sort: list[tuple[str, bool]], offset: int, limit: int
+    ) -> tuple[list[str], int]:
+        """Only the partitions that hold the requested page (exact counts needed), and the offset within them.
+
+        Unsorted pages follow partition order; pages sorted first by the partition column take whole
+        partitions in that order (partitions hold disjoint time ranges; NULL times sort last).
+        """
+        if plan.exact is None or not plan.files:
+            return plan.files, offset
+        n = len(plan.files)
+        if not sort:
+            walk = list(range(n))
+        elif sort[0][0] == res.partition_column:
+            timed = sorted((i for i in range(n) if plan.keys[i] != NULL_PART), key=lambda i: plan.keys[i])
+            walk = (timed[::-1] if sort[0][1] else timed) + [i for i in range(n) if plan.keys[i] == NULL_PART]
+        else:
+            return plan.files, offset
+        chosen: list[int] = []
+        before = seen = 0
+        for i in walk:
+            rows = int(plan.exact[i])
+            if rows == 0:
+                continue
+            if seen + rows <= offset:
+                before += rows
+                seen += rows
+                continue
+            chosen.append(i)
+            seen += rows
+            if seen >= offset + limit:
+                break
+        return [plan.files[i] for i in sorted(chosen)], offset - before
 
     # actions ----------------------------------------------------------------------------------
     def package_list(self, params: dict[str, Any]) -> list[str]:
@@ -387,7 +582,7 @@ class Api:
         if not isinstance(rid, str) or not rid:
             raise ApiError("Missing value", "resource_id")
         res = self.catalog.datastore_resource(rid)
-        schema = self._schema(res.path)
+        schema = self._schema(res)
         columns = list(schema.names)
         limit = _int(params, "limit", DEFAULT_LIMIT, 0, MAX_LIMIT)
         offset = _int(params, "offset", 0, 0, 2**62)
@@ -401,8 +596,13 @@ class Api:
                 raise ApiError("fields must be a list or a comma-separated string", "fields")
             fields = [_column(f.strip() if isinstance(f, str) else f, columns, "fields") for f in items]
 
+        idx = self._index(res)
         where: list[str] = []
         args: list[Any] = []
+        # conditions the counts index can answer: (column, values) for "column IN values"; an OR of several
+        # columns (text search over counted columns) is kept as one entry listing each column
+        indexed: list[list[tuple[str, list[str | None]]]] = []
+        scanned = False  # a condition only a scan can evaluate
         filters = _json_param(params, "filters") or {}
         if not isinstance(filters, dict):
             raise ApiError("filters must be an object", "filters")
@@ -420,6 +620,10 @@ class Api:
             if nulls:
                 parts.append(f"{_q(col)} IS NULL")
             where.append("(" + " OR ".join(parts) + ")")
+            if idx is not None and col in res.counted and all(isinstance(v, str) for v in vals):
+                indexed.append([(col, [*vals, *([None] if nulls else [])])])
+            else:
+                scanned = True
 
         q = _json_param(params, "q")
         if q not in (None, ""):
@@ -427,8 +631,22 @@ class Api:
             if isinstance(q, str):
                 if not text_cols:
                     raise ApiError("resource has no text fields to search", "q")
-                where.append("(" + " OR ".join(f"{_q(c)} ILIKE ?" for c in text_cols) + ")")
-                args += [f"%{q}%"] * len(text_cols)
+                ors: list[str] = []
+                hits: list[tuple[str, list[str | None]]] = []
+                for c in text_cols:
+                    if idx is not None and c in res.counted:  # match the column's distinct values once
+                        matched = self._matching(idx.values(c), q)
+                        if matched:
+                            ors.append(f"{_q(c)} IN ({', '.join('?' for _ in matched)})")
+                            args += matched
+                            hits.append((c, list(matched)))
+                    else:
+                        ors.append(f"{_q(c)} ILIKE ?")
+                        args.append(f"%{q}%")
+                        scanned = True
+                where.append("(" + (" OR ".join(ors) or "FALSE") + ")")
+                if len(ors) == len(hits):
+                    indexed.append(hits)
             elif isinstance(q, dict):
                 for key, value in q.items():
                     col = _column(key, columns, "q")
@@ -436,11 +654,13 @@ class Api:
                         raise ApiError(f"bad q value for {col}", "q")
                     where.append(f"CAST({_q(col)} AS VARCHAR) ILIKE ?")
                     args.append(f"%{value}%")
+                    scanned = True
             else:
                 raise ApiError("q must be a string or an object", "q")
 
         sort_raw = params.get("sort")
         order: list[str] = []
+        sort_cols: list[tuple[str, bool]] = []  # (column, descending)
         if sort_raw not in (None, ""):
             if not isinstance(sort_raw, str):
                 raise ApiError("sort must be a string like 'field asc, other desc'", "sort")
@@ -449,26 +669,38 @@ class Api:
                 if not m:
                     raise ApiError(f"bad sort clause {item.strip()[:64]!r}", "sort")
                 col = _column(m.group(1), columns, "sort")
-                order.append(f"{_q(col)} {(m.group(2) or 'asc').upper()}")
+                direction = (m.group(2) or "asc").upper()
+                order.append(f"{_q(col)} {direction}")
+                sort_cols.append((col, direction == "DESC"))
 
+        plan = self._plan(res, idx, indexed, scanned, bool(where))
         where_sql = (" WHERE " + " AND ".join(where)) if where else ""
         order_sql = (" ORDER BY " + ", ".join(order)) if order else ""
         select = ", ".join(_q(f) for f in fields)
         cur = self._con.cursor()
         try:
-            if not where:  # the total comes from the Parquet footer; the page is a plain scan
-                row = cur.execute("SELECT count(*) FROM read_parquet(?)", [str(res.path)]).fetchone()
-                total = int(row[0]) if row else 0
-                table = cur.execute(
-                    f"SELECT {select} FROM read_parquet(?){order_sql} LIMIT ? OFFSET ?", [str(res.path), limit, offset]
-                ).fetch_arrow_table()
-            else:  # a filtered count, then the page (which stops early when unsorted)
-                row = cur.execute(f"SELECT count(*) FROM read_parquet(?){where_sql}", [str(res.path), *args]).fetchone()
-                total = int(row[0]) if row else 0
-                table = cur.execute(
-                    f"SELECT {select} FROM read_parquet(?){where_sql}{order_sql} LIMIT ? OFFSET ?",
-                    [str(res.path), *args, limit, offset],
-                ).fetch_arrow_table()
+            if not plan.files:
+                total = 0
+                table = pa.table({f: pa.array([], schema.field(f).type) for f in fields})
+            else:
+                if plan.exact is not None:
+                    total = int(plan.exact.sum())
+                elif not where:  # the total comes from the Parquet footers
+                    row = cur.execute("SELECT count(*) FROM read_parquet(?)", [plan.files]).fetchone()
+                    total = int(row[0]) if row else 0
+                else:
+                    row = cur.execute(
+                        f"SELECT count(*) FROM read_parquet(?){where_sql}", [plan.files, *args]
+                    ).fetchone()
+                    total = int(row[0]) if row else 0
+                files, page_offset = self._page_files(res, plan, sort_cols, offset, limit)
+                if not files or limit == 0:
+                    table = pa.table({f: pa.array([], schema.field(f).type) for f in fields})
+                else:
+                    table = cur.execute(
+                        f"SELECT {select} FROM read_parquet(?){where_sql}{order_sql} LIMIT ? OFFSET ?",
+                        [files, *args, limit, page_offset],
+                    ).fetch_arrow_table()
         except (duckdb.ConversionException, duckdb.BinderException, duckdb.InvalidInputException) as exc:
             log.info("datastore_search rejected: %s", exc)
             raise ApiError("a filter value does not match the field's type", "filters") from None
@@ -495,10 +727,12 @@ class Api:
 ACTIONS = ("package_list", "package_show", "package_search", "datastore_search", "status_show")
 
 
-def create_app(source: ObjectStore | str | os.PathLike[str]) -> Starlette:
-    """The API over ``source``: an object store (folder or S3), or a folder path holding ``releases/``."""
+def create_app(source: ObjectStore | str | os.PathLike[str], threads: int = 2, memory_limit: str = "1GB") -> Starlette:
+    """The API over ``source``: an object store (folder or S3), or a folder path holding ``releases/``.
+
+    ``threads`` and ``memory_limit`` bound the DuckDB engine behind ``datastore_search``."""
     store = as_store(source)
-    api = Api(store)
+    api = Api(store, threads=threads, memory_limit=memory_limit)
 
     async def action(request: Request) -> Response:
         name = request.path_params["name"]
@@ -558,9 +792,15 @@ def create_app(source: ObjectStore | str | os.PathLike[str]) -> Starlette:
     return app
 
 
-def serve_api(source: ObjectStore | str | os.PathLike[str], host: str = "127.0.0.1", port: int = 8765) -> None:
+def serve_api(
+    source: ObjectStore | str | os.PathLike[str],
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    threads: int = 2,
+    memory_limit: str = "1GB",
+) -> None:
     """Serve the portal and the CKAN-style API for the releases in ``source`` (blocks)."""
-    uvicorn.run(create_app(source), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(source, threads, memory_limit), host=host, port=port, log_level="info")
 
 
 class ApiServer:

@@ -20,6 +20,20 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class Partitioning:
+    """Split a time-series dataset into one file per UTC month (or day) of ``column``.
+
+    Rows inside a partition are ordered by ``sort`` first, then by every other column, so that
+    readers can skip row groups by the leading columns' statistics. A partition whose source rows
+    are unchanged since the previous release is reused from it byte for byte.
+    """
+
+    column: str
+    grain: str = "month"  # "month" or "day"
+    sort: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     name: str
     title: str
@@ -34,6 +48,7 @@ class DatasetSpec:
     camera_time_columns: tuple[str, ...] = ()  # camera-level timestamps: >= 5-minute windows
     thumbnails: bool = False
     frequency: str = "DAILY"
+    partition: Partitioning | None = None
 
 
 CAMERA_INVENTORY_WITH_THUMBS = """
@@ -168,6 +183,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         keywords=("risk", "flood", "fire", "crowd", "cctv"),
         camera_time_columns=("hour",),
         frequency="HOURLY",
+        partition=Partitioning("hour", sort=("kelurahan_code", "camera_id", "hour")),
     ),
     DatasetSpec(
         name="risk_hourly_kelurahan",
@@ -178,6 +194,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         keywords=("risk", "kelurahan", "flood", "fire", "crowd"),
         sources=("pantau", "jakarta_boundaries", "kemendagri_codes"),
         frequency="HOURLY",
+        partition=Partitioning("hour", sort=("kelurahan_code", "hour")),
     ),
     DatasetSpec(
         name="camera_uptime_daily",
@@ -199,6 +216,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
             "decode_error": "Frames that failed to decode.",
         },
         keywords=("cctv", "uptime", "operations"),
+        partition=Partitioning("day", sort=("camera_id", "day")),
     ),
     DatasetSpec(
         name="alert_history",
@@ -243,6 +261,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         keywords=("jaki", "usage", "kelurahan"),
         sources=("pantau", "jaki"),
         suppression=Suppression(counts=("events", "users"), groups=(("day", "feature"), ("day", "kelurahan_code"))),
+        partition=Partitioning("day"),
     ),
     DatasetSpec(
         name="jaki_complaints",
@@ -298,6 +317,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         keywords=("jaki", "parking", "mobility"),
         sources=("pantau", "jaki", "satudata_parking"),
         frequency="HOURLY",
+        partition=Partitioning("hour", sort=("parking_id", "hour")),
     ),
     DatasetSpec(
         name="placement_recommendations",

@@ -97,7 +97,11 @@ def catalog_graph(
             g.add((dist, DCTERMS.title, _lit(f"{spec.title} ({fmt.upper()})")))
             g.add((url, RDF.type, RDFS.Resource))
             g.add((dist, DCAT.accessURL, url))
-            g.add((dist, DCAT.downloadURL, url))
+            parts = f.get("parts") or []  # a partitioned dataset: one download URL per part
+            for part in parts or [f["path"]]:
+                part_url = URIRef(rel + part)
+                g.add((part_url, RDF.type, RDFS.Resource))
+                g.add((dist, DCAT.downloadURL, part_url))
             ft = URIRef(EU_FILE_TYPE + FILE_TYPES[fmt])
             g.add((ft, RDF.type, DCTERMS.MediaTypeOrExtent))
             g.add((dist, DCTERMS.format, ft))
@@ -107,6 +111,8 @@ def catalog_graph(
             g.add((dist, DCAT.byteSize, Literal(f["bytes"], datatype=XSD.nonNegativeInteger)))
             g.add((dist, DCTERMS.license, lic_ref))
             g.add((dist, DCTERMS.issued, when))
+            if parts:  # each part's checksum is in SHA256SUMS
+                continue
             ck = URIRef(str(dist) + "#sha256")
             g.add((dist, SPDX.checksum, ck))
             g.add((ck, RDF.type, SPDX.Checksum))

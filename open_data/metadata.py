@@ -156,6 +156,9 @@ def datapackage(
                 "licenses": [licence_json(lic)],
                 "sources": [source_json(s) for s in spec.sources],
             }
+            if f.get("parts"):  # one file per partition: a multipart resource, each part listed in SHA256SUMS
+                res["path"] = list(f["parts"])
+                del res["bytes"], res["hash"]
             if fmt == "csv":
                 res.update(
                     {
@@ -213,6 +216,16 @@ def data_dictionary(
         spec = specs[ds["name"]]
         out += [f"## {spec.name} — {spec.title}", "", spec.description, ""]
         out.append(f"Rows: {ds['rows']}. Files: " + ", ".join(f"`{f['path']}`" for f in ds["files"].values()))
+        part = ds.get("partitioning")
+        if part:
+            grain = "UTC day" if part["grain"] == "day" else "UTC month"
+            order = ", ".join(f"`{c}`" for c in part["sort"]) or "every column"
+            out += [
+                "",
+                f"One file per {grain} of `{part['column']}` in a folder per format, named `<{part['grain']}>.<format>` "
+                f"({len(ds.get('partitions', []))} partitions); rows in a file are ordered by {order}, then by "
+                f"every other column. `{ds['counts']['path']}` holds the rows per partition, text column and value.",
+            ]
         out += ["", "| field | type | description |", "|---|---|---|"]
         for n, t in ds["schema"]:
             out.append(f"| `{n}` | {t} | {field_description(spec, n)} |")

@@ -41,13 +41,24 @@ def _preview(store: ObjectStore, version: str, ds: dict[str, Any]) -> str:
     if not f:
         return ""
     try:
-        table = pq.read_table(io.BytesIO(store.get_bytes(f"{RELEASES_PREFIX}/{version}/{f['path']}")))
+        path = f["parts"][0] if f.get("parts") else f["path"]  # a partitioned dataset: its first part
+        table = pq.read_table(io.BytesIO(store.get_bytes(f"{RELEASES_PREFIX}/{version}/{path}")))
     except ObjectNotFoundError:
         return ""
     rows = table.slice(0, PREVIEW_ROWS).to_pylist()
     head = "".join(f"<th>{_e(c)}</th>" for c in table.column_names)
     body = "".join("<tr>" + "".join(f"<td>{_e(r[c])}</td>" for c in table.column_names) + "</tr>" for r in rows)
     return f"<h2>Preview (first {len(rows)} of {ds['rows']} rows)</h2><table><tr>{head}</tr>{body}</table>"
+
+
+def _download_links(version: str, fmt: str, f: dict[str, Any]) -> str:
+    muted = f'<span class="muted">({_e(f["bytes"])} B, sha256 {_e(f["sha256"][:12])}…)</span>'
+    if not f.get("parts"):
+        return f'<a href="../{_e(version)}/{_e(f["path"])}">{_e(fmt.upper())}</a> {muted}'
+    links = " ".join(
+        f'<a href="../{_e(version)}/{_e(p)}">{_e(p.rsplit("/", 1)[-1].rsplit(".", 1)[0])}</a>' for p in f["parts"]
+    )
+    return f"{_e(fmt.upper())}: {links} {muted}"
 
 
 def build_portal(store: ObjectStore) -> list[str]:
@@ -97,11 +108,7 @@ def build_portal(store: ObjectStore) -> list[str]:
             )
         downloads = "".join(
             f"<tr><td>{_e(r['version'])}</td><td>{_e(d['rows'])}</td><td>"
-            + " · ".join(
-                f'<a href="../{_e(r["version"])}/{_e(f["path"])}">{_e(fmt.upper())}</a> '
-                f'<span class="muted">({_e(f["bytes"])} B, sha256 {_e(f["sha256"][:12])}…)</span>'
-                for fmt, f in d["files"].items()
-            )
+            + " · ".join(_download_links(r["version"], fmt, f) for fmt, f in d["files"].items())
             + "</td></tr>"
             for r, d in reversed(hist)
         )

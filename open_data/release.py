@@ -9,6 +9,13 @@ are the snapshot time, so the same snapshot always gives byte-identical files.
 Layout under the object store: ``releases/<version>/`` with ``data/<dataset>.<fmt>``,
 ``thumbnails/<camera>.jpg`` and the metadata files; ``release.json`` is written last and marks the
 release complete.
+
+Time-series datasets with a ``Partitioning`` are written as one file per UTC month (or day):
+``data/<dataset>/<fmt>/<YYYY-MM>.<fmt>`` (a folder per format, readable as one dataset) plus
+``data/<dataset>/counts.parquet`` (rows per partition, text column and value, for the API's totals). Each partition records a checksum of its source rows
+(count and sum of row hashes at the snapshot, plus the writer versions and the dataset's rules);
+a partition whose checksum equals the previous release's is linked or copied from it instead of
+being re-encoded, which gives the same bytes as encoding it again.
 """
 
 from __future__ import annotations
@@ -19,15 +26,16 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from open_data import dcat, formats, metadata, privacy
-from open_data.datasets import DATASETS, DatasetSpec, Variant
+from open_data.datasets import DATASETS, DatasetSpec, Partitioning, Variant
 from warehouse.lake import LAKE_ALIAS, Lake, ident, literal
 from warehouse.object_store import ObjectNotFoundError, ObjectStore
 
@@ -58,6 +66,14 @@ class ReleaseError(RuntimeError):
     pass
 
 
+COUNTS_NAME = "counts.parquet"
+COUNTS_MAX_VALUES = 20_000  # text columns with more distinct values per partition are not counted
+CHECKSUM_VERSION = 1
+COUNTS_SCHEMA = pa.schema(
+    [("part", pa.string()), ("column", pa.string()), ("value", pa.string()), ("rows", pa.int64())]
+)
+
+
 @dataclass
 class ReleaseResult:
     version: str
@@ -73,6 +89,8 @@ class ReleaseResult:
     unchanged: bool = False
     written: bool = True
     notes: list[str] = field(default_factory=list)
+    partitions_built: int = 0
+    partitions_reused: int = 0
 
     @property
     def total_rows(self) -> int:
@@ -114,27 +132,48 @@ def table_exists_at(lake: Lake, table: str, snapshot_id: int) -> bool:
     return True
 
 
-def extract(lake: Lake, spec: DatasetSpec, snapshot_id: int) -> tuple[pa.Table | None, Variant | None, str]:
-    """Run the first variant whose tables exist at the snapshot; (None, None, reason) when none can."""
+def choose_variant(lake: Lake, spec: DatasetSpec, snapshot_id: int) -> tuple[Variant | None, str]:
+    """The first variant whose tables exist at the snapshot; (None, reason) when none does."""
     missing: list[str] = []
     for variant in spec.variants:
         absent = [t for t in variant.tables if not table_exists_at(lake, t, snapshot_id)]
         if absent:
             missing += [t for t in absent if t not in missing]
             continue
-        table = lake.query(variant.sql, {"snapshot": snapshot_id})
-        if table.num_rows == 0:
-            return None, variant, f"source table {variant.tables[0]} is empty at snapshot {snapshot_id}"
-        return table, variant, ""
-    return None, None, f"source table(s) missing at snapshot {snapshot_id}: {', '.join(missing)}"
+        return variant, ""
+    return None, f"source table(s) missing at snapshot {snapshot_id}: {', '.join(missing)}"
 
 
-def _sorted(table: pa.Table) -> pa.Table:
+def _empty(variant: Variant, snapshot_id: int) -> str:
+    return f"source table {variant.tables[0]} is empty at snapshot {snapshot_id}"
+
+
+def extract(lake: Lake, spec: DatasetSpec, snapshot_id: int) -> tuple[pa.Table | None, Variant | None, str]:
+    """Run the first variant whose tables exist at the snapshot; (None, None, reason) when none can."""
+    variant, why = choose_variant(lake, spec, snapshot_id)
+    if variant is None:
+        return None, None, why
+    table = lake.query(variant.sql, {"snapshot": snapshot_id})
+    if table.num_rows == 0:
+        return None, variant, _empty(variant, snapshot_id)
+    return table, variant, ""
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sorted(table: pa.Table, leading: tuple[str, ...] = ()) -> pa.Table:
+    """Rows ordered by ``leading`` columns, then by every column (a total, deterministic order)."""
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("_t", table)
-        return con.execute("SELECT * FROM _t ORDER BY ALL").fetch_arrow_table()
+        if not leading:
+            return con.execute("SELECT * FROM _t ORDER BY ALL").fetch_arrow_table()
+        keys = [c for c in leading if c in table.column_names]
+        keys += [c for c in table.column_names if c not in keys]
+        return con.execute("SELECT * FROM _t ORDER BY " + ", ".join(_quote(c) for c in keys)).fetch_arrow_table()
     finally:
         con.close()
 
@@ -188,7 +227,7 @@ def prepare(
     table, redacted = privacy.redact_private_values(table)
     if redacted:
         stats["redacted_cells"] = redacted
-    table = formats.normalise(_sorted(table))
+    table = formats.normalise(_sorted(table, spec.partition.sort if spec.partition else ()))
     if spec.suppression is not None:
         table, n = privacy.suppress_small_counts(table, spec.suppression, threshold)
         stats["suppressed_rows"] = n
@@ -197,16 +236,282 @@ def prepare(
     return table, extra, stats
 
 
-def _encode(spec: DatasetSpec, table: pa.Table) -> dict[str, bytes]:
+def _encode(spec: DatasetSpec, table: pa.Table, *, partition: bool = False) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for fmt in spec.formats:
         if fmt == "csv":
             out[fmt] = formats.to_csv(table)
         elif fmt == "parquet":
-            out[fmt] = formats.to_parquet(table)
+            out[fmt] = formats.to_parquet(table, partition=partition)
         elif fmt == "geojson":
             out[fmt] = formats.to_geojson(table)
     return out
+
+
+# -- partitioned datasets -----------------------------------------------------------------------
+NULL_PART = "none"  # the partition of rows whose time is NULL
+
+
+@dataclass
+class PartitionedBuild:
+    """What building one partitioned dataset produced (its files are already in the store)."""
+
+    entry: dict[str, Any]
+    digests: dict[str, str]  # path in the release -> sha256, for the partitions' files
+    pending: dict[str, bytes]  # small files still to write (the counts)
+    links: list[tuple[str, str]]  # (previous key, path in the release) still to copy
+    written: list[str]  # paths already written into the release
+    added: int
+    removed: int
+    built: int
+    reused: int
+
+
+def _part_key_sql(column: str, col_type: pa.DataType, grain: str) -> str:
+    fmt = "'%Y-%m-%d'" if grain == "day" else "'%Y-%m'"
+    col = _quote(column)
+    if pa.types.is_timestamp(col_type) and col_type.tz is not None:
+        return f"strftime(timezone('UTC', {col}), {fmt})"
+    return f"strftime({col}, {fmt})"
+
+
+def _part_bounds(key: str, grain: str, col_type: pa.DataType) -> tuple[date | datetime, date | datetime]:
+    if grain == "day":
+        lo = date.fromisoformat(key)
+        hi = date.fromordinal(lo.toordinal() + 1)
+    else:
+        year, month = (int(x) for x in key.split("-"))
+        lo, hi = date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
+    if pa.types.is_date(col_type):
+        return lo, hi
+    tz = UTC if pa.types.is_timestamp(col_type) and col_type.tz is not None else None
+    return (
+        datetime(lo.year, lo.month, lo.day, tzinfo=tz),
+        datetime(hi.year, hi.month, hi.day, tzinfo=tz),
+    )
+
+
+def _rules_digest(spec: DatasetSpec, variant: Variant, threshold: int) -> str:
+    """Everything besides the source rows that shapes a partition's bytes."""
+    rules = [
+        CHECKSUM_VERSION,
+        duckdb.__version__,
+        pa.__version__,
+        variant.sql,
+        variant.curated,
+        list(spec.formats),
+        repr(spec.suppression),
+        threshold,
+        repr(spec.partition),
+        list(spec.camera_time_columns),
+        formats.PARQUET_OPTIONS,
+        formats.PARTITION_ROW_GROUP,
+        formats.BLOOM_FPP,
+        formats.TS_FORMAT,
+        COUNTS_MAX_VALUES,
+    ]
+    return sha256(json.dumps(rules, sort_keys=True, default=str).encode())
+
+
+def part_checksums(
+    lake: Lake, variant: Variant, part: Partitioning, snapshot_id: int, rules: str
+) -> tuple[pa.Schema, dict[str, tuple[int, str]]]:
+    """One scan of the source: per partition key, (rows, checksum of the rows and the rules)."""
+    params = {"snapshot": snapshot_id}
+    schema = lake.query(f"SELECT * FROM ({variant.sql}) AS _v LIMIT 0", params).schema
+    if part.column not in schema.names:
+        raise ReleaseError(f"partition column {part.column!r} not in the dataset")
+    key_sql = _part_key_sql(part.column, schema.field(part.column).type, part.grain)
+    cols = ", ".join(_quote(c) for c in schema.names)
+    rows = lake.query(
+        f"SELECT {key_sql} AS k, count(*) AS n, sum(hash({cols}))::VARCHAR AS h FROM ({variant.sql}) AS _v GROUP BY ALL",
+        params,
+    ).to_pylist()
+    out = {}
+    for r in rows:
+        key = r["k"] if r["k"] is not None else NULL_PART
+        out[key] = (int(r["n"]), sha256(f"{rules}:{key}:{r['n']}:{r['h']}".encode()))
+    return schema, dict(sorted(out.items()))
+
+
+def _part_rows(lake: Lake, variant: Variant, part: Partitioning, col_type: pa.DataType, key: str, sid: int) -> pa.Table:
+    col = _quote(part.column)
+    if key == NULL_PART:
+        return lake.query(f"SELECT * FROM ({variant.sql}) AS _v WHERE {col} IS NULL", {"snapshot": sid})
+    lo, hi = _part_bounds(key, part.grain, col_type)
+    sql = f"SELECT * FROM ({variant.sql}) AS _v WHERE {col} >= $lo AND {col} < $hi"
+    return lake.query(sql, {"snapshot": sid, "lo": lo, "hi": hi})
+
+
+def value_counts(table: pa.Table, key: str) -> tuple[list[str], pa.Table]:
+    """Rows per value of each text column (columns with at most ``COUNTS_MAX_VALUES`` values)."""
+    counted: list[str] = []
+    parts: list[pa.Table] = []
+    for f, col in zip(table.schema, table.columns, strict=True):
+        if not pa.types.is_string(f.type):
+            continue
+        vc = pc.value_counts(col)
+        if len(vc) > COUNTS_MAX_VALUES:
+            continue
+        counted.append(f.name)
+        n = len(vc)
+        parts.append(
+            pa.table(
+                {
+                    "part": pa.array([key] * n, pa.string()),
+                    "column": pa.array([f.name] * n, pa.string()),
+                    "value": vc.field("values"),
+                    "rows": pc.cast(vc.field("counts"), pa.int64()),
+                },
+                schema=COUNTS_SCHEMA,
+            )
+        )
+    return counted, pa.concat_tables(parts) if parts else COUNTS_SCHEMA.empty_table()
+
+
+def _counts_bytes(tables: list[pa.Table]) -> bytes:
+    table = pa.concat_tables(tables) if tables else COUNTS_SCHEMA.empty_table()
+    keys = [(c, "ascending", "at_start") for c in ("part", "column", "value")]
+    order = pc.sort_indices(table, sort_keys=keys)
+    buf = io.BytesIO()
+    pq.write_table(table.take(order), buf, **formats.PARQUET_OPTIONS)
+    return buf.getvalue()
+
+
+def _merge_stats(total: dict[str, Any], stats: dict[str, Any]) -> None:
+    for k, v in stats.items():
+        if isinstance(v, list):
+            total[k] = sorted(set(total.get(k, [])) | set(v))
+        else:
+            total[k] = total.get(k, 0) + v
+
+
+def _parts_digest(parts: list[tuple[str, str]]) -> str:
+    """sha256 of the ``<sha256>  <path>`` lines of a dataset's parts (its checksum in the manifest)."""
+    return sha256("".join(f"{digest}  {path}\n" for path, digest in parts).encode())
+
+
+def build_partitioned(
+    lake: Lake,
+    store: ObjectStore,
+    spec: DatasetSpec,
+    variant: Variant,
+    sid: int,
+    prefix: str,
+    prev: dict[str, Any] | None,
+    threshold: int,
+) -> PartitionedBuild | None:
+    """Write the partitions of ``spec`` under ``prefix``; None when the source has no rows."""
+    part = spec.partition
+    assert part is not None
+    rules = _rules_digest(spec, variant, threshold)
+    schema, sums = part_checksums(lake, variant, part, sid, rules)
+    if not sums:
+        return None
+    col_type = schema.field(part.column).type
+    prev_ds = next((d for d in (prev or {}).get("datasets", []) if d.get("name") == spec.name), None)
+    prev_parts = {p["key"]: p for p in (prev_ds or {}).get("partitions", [])}
+    prev_counts: pa.Table | None = None
+    if prev_parts and prev_ds and prev_ds.get("counts") and prev is not None:
+        try:
+            key = f"{RELEASES_PREFIX}/{prev['version']}/{prev_ds['counts']['path']}"
+            prev_counts = pq.read_table(io.BytesIO(store.get_bytes(key)))
+        except (ObjectNotFoundError, FileNotFoundError, pa.ArrowInvalid):
+            prev_counts = None
+    base = f"data/{spec.name}/"
+    parts_meta: list[dict[str, Any]] = []
+    digests: dict[str, str] = {}
+    links: list[tuple[str, str]] = []
+    written: list[str] = []
+    counts: list[pa.Table] = []
+    stats: dict[str, Any] = {}
+    out_schema: list[tuple[str, str]] | None = None
+    added = removed = built = reused = 0
+    for key, (_rows, checksum) in sums.items():
+        old = prev_parts.get(key)
+        old_files = (old or {}).get("files", {})
+        if (
+            old is not None
+            and prev is not None
+            and prev_counts is not None
+            and old.get("checksum") == checksum
+            and all(fmt in old_files for fmt in spec.formats)
+        ):
+            meta = {k: old[k] for k in ("key", "rows", "checksum", "files", "counted", "stats")}
+            meta["schema"] = prev_ds["schema"] if prev_ds else []
+            for f in meta["files"].values():
+                src = f"{RELEASES_PREFIX}/{prev['version']}/{f['path']}"
+                links.append((src, f["path"]))
+                digests[f["path"]] = f["sha256"]
+            counts.append(prev_counts.filter(pc.equal(prev_counts["part"], key)))
+            reused += 1
+        else:
+            table = _part_rows(lake, variant, part, col_type, key, sid)
+            table, _extra, part_stats = prepare(spec, table, variant, store, threshold)
+            files_meta: dict[str, dict[str, Any]] = {}
+            for fmt, data in _encode(spec, table, partition=True).items():
+                path = f"{base}{fmt}/{key}.{fmt}"
+                store.put_bytes(prefix + path, data, content_type(path))
+                written.append(path)
+                digests[path] = sha256(data)
+                files_meta[fmt] = {"path": path, "bytes": len(data), "sha256": digests[path]}
+            counted, vc = value_counts(table, key)
+            counts.append(vc)
+            meta = {
+                "key": key,
+                "rows": table.num_rows,
+                "checksum": checksum,
+                "files": files_meta,
+                "counted": counted,
+                "stats": part_stats,
+                "schema": [(f.name, formats.frictionless_type(f.type)) for f in table.schema],
+            }
+            if old is None:
+                added += table.num_rows
+            elif prev is not None and "parquet" in old_files:
+                try:
+                    old_key = f"{RELEASES_PREFIX}/{prev['version']}/{old_files['parquet']['path']}"
+                    a, r = _diff_rows(table, pq.read_table(io.BytesIO(store.get_bytes(old_key))))
+                except (ObjectNotFoundError, FileNotFoundError):
+                    a, r = table.num_rows, int(old.get("rows", 0))
+                added += a
+                removed += r
+            built += 1
+            del table
+        part_schema = [(str(n), str(t)) for n, t in meta.pop("schema")]
+        if out_schema is None:
+            out_schema = part_schema
+        elif out_schema != part_schema:
+            raise ReleaseError(f"{spec.name}: partition {key} has a different schema")
+        _merge_stats(stats, meta["stats"])
+        parts_meta.append(meta)
+    removed += sum(int(p.get("rows", 0)) for k, p in prev_parts.items() if k not in sums)
+    if prev_ds is not None and not prev_parts:  # the previous release had one file: compare totals only
+        added, removed = sum(p["rows"] for p in parts_meta), int(prev_ds.get("rows", 0))
+    counts_data = _counts_bytes(counts)
+    counts_path = f"{base}{COUNTS_NAME}"
+    files = {}
+    for fmt in spec.formats:
+        listed = [(p["files"][fmt]["path"], p["files"][fmt]["sha256"]) for p in parts_meta]
+        files[fmt] = {
+            "path": f"{base}{fmt}/",
+            "bytes": sum(p["files"][fmt]["bytes"] for p in parts_meta),
+            "sha256": _parts_digest(listed),
+            "parts": [path for path, _ in listed],
+        }
+    entry = {
+        "name": spec.name,
+        "title": spec.title,
+        "rows": sum(p["rows"] for p in parts_meta),
+        "schema": out_schema or [],
+        "files": files,
+        "source_tables": list(variant.tables),
+        "stats": stats,
+        "partitioning": {"column": part.column, "grain": part.grain, "sort": list(part.sort)},
+        "partitions": parts_meta,
+        "counts": {"path": counts_path, "bytes": len(counts_data), "sha256": sha256(counts_data)},
+    }
+    return PartitionedBuild(entry, digests, {counts_path: counts_data}, links, written, added, removed, built, reused)
 
 
 # -- previous releases and changelog --------------------------------------------------------------
@@ -254,7 +559,9 @@ def changelog(
     datasets: list[dict[str, Any]],
     tables: dict[str, pa.Table],
     skipped: dict[str, str],
+    diffs: dict[str, tuple[int, int]] | None = None,
 ) -> dict[str, Any]:
+    """Per dataset: status, rows added/removed (``diffs`` gives them for partitioned datasets)."""
     changes: dict[str, Any] = {}
     prev_ds = {d["name"]: d for d in (prev or {}).get("datasets", [])}
     for ds in datasets:
@@ -274,6 +581,8 @@ def changelog(
             same = old.get("files", {}).get("parquet", {}).get("sha256") == ds["files"].get("parquet", {}).get("sha256")
             if same:
                 added = removed = 0
+            elif diffs and name in diffs:
+                added, removed = diffs[name]
             else:
                 key = f"{RELEASES_PREFIX}/{prev['version']}/{old['files']['parquet']['path']}" if prev else ""
                 try:
@@ -330,7 +639,34 @@ def build_release(
     results: list[dict[str, Any]] = []
     tables: dict[str, pa.Table] = {}
     skipped: dict[str, str] = {}
+    prefix = f"{RELEASES_PREFIX}/{version}/"
+    prev = _previous(store, version, previous)
+    digests: dict[str, str] = {}  # files already in the store (partitions, counts) -> sha256
+    links: list[tuple[str, str]] = []
+    written: list[str] = []
+    diffs: dict[str, tuple[int, int]] = {}
+    built = reused = 0
     for spec in datasets:
+        if spec.partition is not None:
+            variant, why = choose_variant(lake, spec, sid)
+            part_build = None
+            if variant is not None:
+                part_build = build_partitioned(lake, store, spec, variant, sid, prefix, prev, threshold)
+                if part_build is None:
+                    why = _empty(variant, sid)
+            if part_build is None:
+                skipped[spec.name] = why
+                log.info("release %s: skipping %s (%s)", version, spec.name, why)
+                continue
+            results.append(part_build.entry)
+            digests.update(part_build.digests)
+            files.update(part_build.pending)
+            links += part_build.links
+            written += part_build.written
+            diffs[spec.name] = (part_build.added, part_build.removed)
+            built += part_build.built
+            reused += part_build.reused
+            continue
         table, variant, why = extract(lake, spec, sid)
         if table is None or variant is None:
             skipped[spec.name] = why
@@ -356,8 +692,7 @@ def build_release(
                 "stats": stats,
             }
         )
-    prev = _previous(store, version, previous)
-    changes = changelog(store, prev, results, tables, skipped)
+    changes = changelog(store, prev, results, tables, skipped, diffs)
     unchanged = (
         prev is not None
         and all(c.get("status") in ("unchanged", "skipped") for c in changes.values())
@@ -387,9 +722,10 @@ def build_release(
         "skipped": skipped,
     }
     files["release.json"] = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-    sums = "".join(f"{sha256(files[p])}  {p}\n" for p in sorted(files)).encode()
+    digests.update({p: sha256(b) for p, b in files.items()})
+    sums = "".join(f"{digests[p]}  {p}\n" for p in sorted(digests)).encode()
     files["SHA256SUMS"] = sums
-    prefix = f"{RELEASES_PREFIX}/{version}/"
+    digests["SHA256SUMS"] = sha256(sums)
     result = ReleaseResult(
         version=version,
         snapshot_id=sid,
@@ -397,16 +733,22 @@ def build_release(
         prefix=prefix,
         datasets=results,
         skipped=skipped,
-        files={p: sha256(b) for p, b in sorted(files.items())},
+        files=dict(sorted(digests.items())),
         checksums_sha256=sha256(sums),
         previous=prev_version,
         changelog=changes,
         unchanged=unchanged,
         written=False,
+        partitions_built=built,
+        partitions_reused=reused,
     )
     if skip_unchanged and unchanged:
+        for path in written:
+            store.delete(prefix + path)
         result.notes.append(f"data identical to release {prev_version}: nothing written")
         return result
+    for src, path in links:
+        store.copy(src, prefix + path)
     for path in sorted(files, key=lambda p: (p == "release.json", p == "SHA256SUMS", p)):
         store.put_bytes(prefix + path, files[path], content_type(path))
     result.written = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class ObjectStore(Protocol):
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
     def uri(self, key: str) -> str: ...
     def key_of(self, uri: str) -> str | None: ...
+    def copy(self, src: str, dst: str) -> None: ...
 
 
 class LocalObjectStore:
@@ -128,6 +130,22 @@ class LocalObjectStore:
     def local_path(self, key: str) -> Path:
         """The file holding ``key`` (readers that need a path, e.g. DuckDB's ``read_parquet``)."""
         return self._path(key)
+
+    def copy(self, src: str, dst: str) -> None:
+        """Copy ``src`` to ``dst`` as a hard link (objects are never modified in place), else by bytes."""
+        source, target = self._path(src), self._path(dst)
+        if not source.is_file():
+            raise ObjectNotFoundError(src)
+        if source == target:
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".tmp-link-{os.getpid()}-{target.name}"
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
 
 
 class S3ObjectStore:
@@ -218,3 +236,15 @@ class S3ObjectStore:
                 name = name[len(self.prefix) + 1 :]
             text = name
         return _valid_key(text)
+
+    def copy(self, src: str, dst: str) -> None:
+        """Server-side copy: the bytes never pass through this process."""
+        from minio.commonconfig import CopySource
+        from minio.error import S3Error
+
+        try:
+            self.client.copy_object(self.bucket, self._key(dst), CopySource(self.bucket, self._key(src)))
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject"):
+                raise ObjectNotFoundError(src) from exc
+            raise

@@ -168,11 +168,9 @@ def test_get_with_query_parameters_and_bulk_download(api: tuple[str, Path, str])
         timeout=10,
     )
     assert r.status_code == 200 and len(r.json()["result"]["records"]) == 2
-    full = requests.get(f"{url}/releases/{latest}/data/risk_hourly_camera.csv", timeout=10)
-    assert (
-        full.status_code == 200
-        and full.content == (root / "releases" / latest / "data" / "risk_hourly_camera.csv").read_bytes()
-    )
+    part = "data/risk_hourly_camera/csv/2026-11.csv"  # one file per month
+    full = requests.get(f"{url}/releases/{latest}/{part}", timeout=10)
+    assert full.status_code == 200 and full.content == (root / "releases" / latest / part).read_bytes()
     assert full.text.count("\n") == 7  # header + every row: no cap on bulk downloads
     portal = requests.get(url + "/", timeout=10)
     assert portal.status_code == 200 and "Pantau open data" in portal.text

@@ -204,7 +204,7 @@ def test_release_keeps_every_rule(ro_lake: Lake, store: LocalObjectStore) -> Non
     assert {r["camera_id"]: r["thumbnail"] for r in inv} == {"cam-a": "thumbnails/cam-a.jpg", "cam-b": None}
     assert "stream_url" not in inv[0] and "zones" not in inv[0]
     # Jaki: the 3-event cell and its complements are suppressed, with a marker
-    usage = pq.read_table(rel / "data" / "jaki_daily_usage.parquet").to_pylist()
+    usage = pq.read_table(rel / "data" / "jaki_daily_usage" / "parquet").to_pylist()
     hidden = {(r["feature"], r["kelurahan_code"]) for r in usage if r["suppressed"]}
     assert ("report", "3172011001") in hidden and len(hidden) >= 4
     assert all((r["events"] is None and r["users"] is None) == r["suppressed"] for r in usage)
@@ -217,7 +217,7 @@ def test_release_keeps_every_rule(ro_lake: Lake, store: LocalObjectStore) -> Non
     alerts = pq.read_table(rel / "data" / "alert_history.parquet").to_pylist()
     assert {r["opened_at"].minute for r in alerts} == {10} and {r["opened_at"].second for r in alerts} == {0}
     assert set(alerts[0]) >= {"alert_id", "hazard", "level", "status"} and "evidence" not in alerts[0]
-    for r in pq.read_table(rel / "data" / "risk_hourly_camera.parquet").to_pylist():
+    for r in pq.read_table(rel / "data" / "risk_hourly_camera" / "parquet").to_pylist():
         assert (r["hour"].minute, r["hour"].second) == (0, 0)
     # the datapackage documents the marker
     pkg = json.loads((rel / "datapackage.json").read_text())

@@ -37,7 +37,7 @@ def test_publish_local_records_ledger_and_portal(filled_lake: Lake, store: Local
     assert first["version"] in index and second["version"] in index
     page = (store.root / "releases" / "datasets" / "risk_hourly_camera.html").read_text()
     for v in (first["version"], second["version"]):  # downloads for every version
-        assert f"../{v}/data/risk_hourly_camera.parquet" in page
+        assert f"../{v}/data/risk_hourly_camera/parquet/2026-11.parquet" in page
     assert "Preview" in page and "flood_max" in page
     assert json.loads((store.root / "releases" / "versions.json").read_text())[-1]["version"] == second["version"]
 
