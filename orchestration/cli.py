@@ -321,6 +321,8 @@ def serve_api(
     host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8765,
     metrics: Annotated[bool, typer.Option(help="Expose Prometheus metrics at /metrics")] = True,
+    threads: Annotated[int, typer.Option(help="DuckDB threads for datastore_search")] = 2,
+    memory_limit: Annotated[str, typer.Option(help="DuckDB buffer memory limit, e.g. 1GB")] = "1GB",
 ) -> None:
     """Serve the open-data portal, the CKAN-compatible read API and the public zone, from the object store."""
     import uvicorn
@@ -330,7 +332,9 @@ def serve_api(
     from warehouse.object_store import LocalObjectStore
 
     s = _settings(data_dir)
-    app_ = create_app(LocalObjectStore(root) if root else s.object_store())  # folder or S3, as configured
+    app_ = create_app(  # folder or S3, as configured
+        LocalObjectStore(root) if root else s.object_store(), threads=threads, memory_limit=memory_limit
+    )
     uvicorn.run(instrument_asgi(app_) if metrics else app_, host=host, port=port, log_level="info")
 
 
