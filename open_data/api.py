@@ -272,16 +272,18 @@ class Catalog:
                                 pf = p["files"][fmt]
                                 pkey = f"{RELEASES}/{version}/{pf['path']}"
                                 part_files.append((self._path(pkey, pf["sha256"]), pkey, pf["sha256"]))
+                        # a partitioned resource is addressed by its first part (the folder is not an object)
+                        path = part_files[0][0] if part_files else self._path(key, f["sha256"])
                         resources[rid] = Resource(
                             rid,
                             name,
                             version,
                             fmt,
-                            self._path(key, f["sha256"]),
+                            path,
                             url,
                             f["bytes"],
                             f["sha256"],
-                            key,
+                            part_files[0][1] if part_files else key,
                             parts=tuple(part_files),
                             part_keys=tuple(str(p["key"]) for p in parts) if part_files else (),
                             part_rows=tuple(int(p["rows"]) for p in parts) if part_files else (),

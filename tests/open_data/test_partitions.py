@@ -17,10 +17,10 @@ from open_data.datasets import DATASETS_BY_NAME
 from open_data.release import build_release
 from tests.open_data.conftest import make_lake
 from warehouse.lake import Lake
-from warehouse.object_store import LocalObjectStore
+from warehouse.object_store import LocalObjectStore, S3ObjectStore
 
 SPEC = DATASETS_BY_NAME["risk_hourly_camera"]
-# 6 cameras every 7 hours from 25 September to 5 November 2026: three monthly partitions; cam-5 has no
+# 6 cameras every 7 hours from 25 September to 4 November 2026: three monthly partitions; cam-5 has no
 # kelurahan and two rows have no hour (a partition of their own)
 FILL = """
 INSERT INTO risk_hourly_camera BY NAME
@@ -38,7 +38,7 @@ SELECT NULL::TIMESTAMPTZ AS hour, 'cam-' || c AS camera_id, '3171011000' AS kelu
        1 AS frames_ok, 1.0 AS uptime, 0.5 AS flood_max, 'Normal' AS risk_level_max
 FROM range(2) u(c)
 """
-HOURS = 141  # 25 Sep 00:00 .. 5 Nov 12:00 in steps of 7 hours
+HOURS = 141  # 25 Sep 00:00 .. 4 Nov 20:00 in steps of 7 hours
 
 
 def _fill(lake: Lake, hours: int) -> None:
@@ -206,3 +206,31 @@ def test_search_over_partitions_equals_a_plain_scan(
         got_rows = got["records"]
     assert got_rows == rows
     con.close()
+
+
+@pytest.mark.services
+def test_partitioned_release_and_search_on_s3(s3_server: dict[str, str], s3_bucket: str, tmp_path: Path) -> None:
+    """On S3 a reused partition is a server-side copy, and the API fetches and checks every part it queries."""
+    store = S3ObjectStore(
+        s3_server["endpoint"], s3_bucket, s3_server["access_key"], s3_server["secret_key"], prefix="od"
+    )
+    lake = make_lake(tmp_path / "lake")
+    try:
+        _fill(lake, HOURS)
+        v1 = build_release(lake, store, version="v1", datasets=(SPEC,))
+        lake.write(lambda cur: cur.execute(FILL.replace("range(0, ?)", "range(?, ?)"), [HOURS, HOURS + 4]))
+        v2 = build_release(lake, store, version="v2", datasets=(SPEC,))
+    finally:
+        lake.close()
+    assert (v2.partitions_built, v2.partitions_reused) == (1, 3)
+    key = "data/risk_hourly_camera/parquet/2026-10.parquet"
+    assert store.get_bytes(f"releases/v2/{key}") == store.get_bytes(f"releases/v1/{key}")
+    assert v1.files[key] == v2.files[key]
+    with ApiServer(store, _free_port()) as server, requests.Session() as http:
+        url = f"{server.url}/api/3/action/datastore_search"
+        r = http.post(url, json={"resource_id": "risk_hourly_camera", "filters": {"camera_id": "cam-2"}, "limit": 2})
+        assert r.status_code == 200, r.text
+        assert r.json()["result"]["total"] == HOURS + 4
+        r = http.post(url, json={"resource_id": "risk_hourly_camera:v1:parquet", "sort": "hour desc", "limit": 1})
+        assert r.json()["result"]["total"] == HOURS * 6 + 2
+        assert r.json()["result"]["records"][0]["hour"] == "2026-11-04T20:00:00Z"

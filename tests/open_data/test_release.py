@@ -123,7 +123,9 @@ def test_jaki_usage_falls_back_to_raw_events(ro_lake: Lake, store: LocalObjectSt
     spec = next(d for d in DATASETS if d.name == "jaki_daily_usage")
     fallback = dataclasses.replace(spec, variants=(Variant(("no_mart",), "SELECT 1"), spec.variants[1]))
     result = build_release(ro_lake, store, datasets=(fallback,))
-    rows = pq.read_table(store.root / result.prefix / "data" / "jaki_daily_usage" / "parquet").to_pylist()  # a file a month
+    rows = pq.read_table(
+        store.root / result.prefix / "data" / "jaki_daily_usage" / "parquet"
+    ).to_pylist()  # a file a month
     assert rows == [
         {
             "day": T0.date(),

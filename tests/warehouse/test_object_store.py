@@ -72,3 +72,17 @@ def test_local_store_leaves_no_temp_files(tmp_path: Path) -> None:
     s = LocalObjectStore(tmp_path)
     s.put_bytes("x/y.bin", b"1")
     assert [p.name for p in (tmp_path / "x").iterdir()] == ["y.bin"]
+
+
+def test_copy_gives_an_independent_equal_object(store: ObjectStore) -> None:
+    store.put_bytes("releases/v1/a.csv", b"rows")
+    store.copy("releases/v1/a.csv", "releases/v2/a.csv")
+    store.copy("releases/v1/a.csv", "releases/v2/a.csv")  # again over itself: still one object
+    assert store.get_bytes("releases/v2/a.csv") == b"rows"
+    store.put_bytes("releases/v1/a.csv", b"changed")  # objects are replaced, never edited: the copy keeps its bytes
+    assert store.get_bytes("releases/v2/a.csv") == b"rows"
+    store.delete("releases/v1/a.csv")
+    assert store.get_bytes("releases/v2/a.csv") == b"rows"
+    with pytest.raises(ObjectNotFoundError):
+        store.copy("releases/v1/a.csv", "releases/v3/a.csv")
+    assert sorted(o.key for o in store.list("releases/")) == ["releases/v2/a.csv"]
