@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ingest.reference import loaders as L
-from ingest.reference.pipeline import build_reference_tables
+from ingest.reference.pipeline import build_reference_tables, write_table
 from orchestration.resources import LakeResource
 from warehouse.migrations import migrate
 
@@ -45,7 +45,7 @@ def reference_tables(context: dg.AssetExecutionContext, lake: LakeResource):  # 
     issues: list[L.RefIssue] = []
     with lake.get_lake() as lk:
         for table, res in results.items():
-            lk.replace(table, res.table)
+            write_table(lk, table, res)
             issues += res.issues
             yield dg.MaterializeResult(
                 asset_key=table,

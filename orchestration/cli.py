@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from orchestration.cli_cameras import cameras_app
 from orchestration.settings import load_settings
 
 app = typer.Typer(
@@ -232,19 +233,21 @@ def capture(
     if lease:
         from ingest.cameras.leases import run_leased_capture_command
 
-        with Lake(s.lake_config(), read_only=True) as lake:
-            stats = run_leased_capture_command(
-                lake, s.object_store(), lease_dsn=lease_dsn or s.lease_dsn or s.pg_dsn, ttl_s=lease_ttl,
-                heartbeat_s=heartbeat, interval_s=interval, flush_every_s=flush_every, duration_s=duration,
-                cameras_file=cameras_file, max_threads=max_threads, metrics_port=metrics_port or s.metrics_port,
-                public_keyframes=public_keyframes, worker_id=worker_id,
-            )  # fmt: skip
+        lake_config = s.lake_config()
+        stats = run_leased_capture_command(
+            None, s.object_store(), lease_dsn=lease_dsn or s.lease_dsn or s.pg_dsn, ttl_s=lease_ttl,
+            heartbeat_s=heartbeat, interval_s=interval, flush_every_s=flush_every, duration_s=duration,
+            cameras_file=cameras_file, max_threads=max_threads, metrics_port=metrics_port or s.metrics_port,
+            public_keyframes=public_keyframes, worker_id=worker_id,
+            lake_factory=lambda: Lake(lake_config, read_only=True), secrets_file=str(s.resolved_secrets_file()),
+        )  # fmt: skip
         console.print(stats)
         return
     with Lake(s.lake_config(), read_only=True) as lake:
         stats = run_capture_command(
             lake, s.object_store(), shard=shard, interval_s=interval, flush_every_s=flush_every, duration_s=duration,
             cameras_file=cameras_file, camera_ids=camera_id, max_threads=max_threads, public_keyframes=public_keyframes,
+            secrets_file=str(s.resolved_secrets_file()),
         )  # fmt: skip
     console.print(stats)
 
@@ -406,9 +409,15 @@ def plan(
     method: Annotated[PlanMethod, typer.Option(help="Solver or baseline")] = PlanMethod.lazy,
     time_limit: Annotated[float, typer.Option(help="Time limit of the exact solver, seconds")] = 60.0,
     from_files: Annotated[bool, typer.Option(help="Use the shipped reference files instead of the lake")] = False,
+    save: Annotated[
+        bool, typer.Option(help="Store the ranked sites as placement_candidates (for `pantau cameras accept-plan`)")
+    ] = False,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Rank sites for the next N cameras and print coverage before and after (maximal covering)."""
+    """Rank sites for the next N cameras and print coverage before and after (maximal covering).
+
+    Coverage counts installed cameras; planned ones (accepted with `pantau cameras accept-plan`) are listed in the
+    notes until they are installed."""
     from analytics.planning import run_plan
     from orchestration.plan_report import plan_renderable
     from warehouse.lake import Lake
@@ -418,9 +427,19 @@ def plan(
         console.print(plan_renderable(res))
         return
     s = _settings(data_dir)
-    with Lake(s.lake_config(), read_only=True) as lake:
+    with Lake(s.lake_config(), read_only=not save) as lake:
         res = run_plan(lake, budget=budget, radius_m=radius, method=method.value, time_limit_s=time_limit)
+        if save:
+            now = datetime.now(UTC)
+            run_id = f"cli-{now:%Y%m%dT%H%M%S}"
+            cand = res.candidates.assign(
+                run_id=run_id, objective=res.objective, upper_bound=res.upper_bound, optimal=res.optimal,
+                created_at=now,
+            )  # fmt: skip
+            lake.replace("placement_candidates", cand)
     console.print(plan_renderable(res))
+    if save:
+        console.print(f"saved {len(res.candidates)} sites as placement_candidates (run {run_id})")
 
 
 @app.command()
@@ -457,6 +476,7 @@ app.add_typer(ops_db_app, name="ops-db")
 app.add_typer(subscribe_app, name="subscribe")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(users_app, name="users")
+app.add_typer(cameras_app, name="cameras")
 ByOpt = Annotated[str, typer.Option("--by", help="Who makes the change (recorded in the audit log; default: OS user)")]
 
 

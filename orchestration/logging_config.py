@@ -16,6 +16,8 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from ingest.registry.secrets import RedactFilter
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 
 
@@ -65,6 +67,7 @@ def configure_logging(
         if getattr(h, "_pantau", False):
             root.removeHandler(h)
     handler._pantau = True  # type: ignore[attr-defined]
+    handler.addFilter(RedactFilter())  # stream credentials resolved by this process never reach a log line
     root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else str(level).upper())
     for noisy in ("urllib3", "botocore", "kombu", "amqp"):

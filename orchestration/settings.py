@@ -40,6 +40,9 @@ class PantauSettings(BaseSettings):
     smtp_sender: str = "pantau-alerts@jakarta.go.id"
     mqtt_broker: str = "mqtt://127.0.0.1:1883"
     lease_dsn: str = Field("", description="PostgreSQL DSN for capture leases (default: pg_dsn)")
+    secrets_file: Path | None = Field(
+        None, description="JSON file of camera stream credentials (default: <data_dir>/secrets/cameras.json)"
+    )
     executor: Literal["multiprocess", "celery", "k8s"] = "multiprocess"
     celery_broker: str = "amqp://guest:guest@127.0.0.1:5672//"
     celery_backend: str = "rpc://"
@@ -79,6 +82,9 @@ class PantauSettings(BaseSettings):
                 s3.endpoint, s3.bucket, s3.access_key, s3.secret_key, secure=s3.secure, region=s3.region, prefix="store"
             )
         return LocalObjectStore(self.data_dir / "store")
+
+    def resolved_secrets_file(self) -> Path:
+        return Path(self.secrets_file) if self.secrets_file else Path(self.data_dir) / "secrets" / "cameras.json"
 
     def resolved_ops_db_url(self) -> str:
         if self.ops_db_url:

@@ -227,8 +227,11 @@ SQL_KELURAHAN = (
 )
 SQL_CAMERAS = (
     "SELECT camera_id, lat, lon, coalesce(catalog_source, stream_kind) AS camera_type, view_radius_m, heading_deg "
-    "FROM cameras WHERE lat IS NOT NULL AND lon IS NOT NULL AND coalesce(active, true)"
+    "FROM cameras WHERE lat IS NOT NULL AND lon IS NOT NULL AND coalesce(active, true) "
+    "AND coalesce(status, 'installed') = 'installed'"
 )
+# Registry status counts: coverage counts installed cameras only; planned ones are reported beside them.
+SQL_CAMERA_STATUS = "SELECT coalesce(status, 'installed') AS status, count(*) AS n FROM cameras GROUP BY 1"
 SQL_FLOOD_EVENTS = (
     "SELECT kode_kelurahan, sum(events) AS events FROM flood_events_2024 "
     "WHERE kode_kelurahan IS NOT NULL GROUP BY kode_kelurahan"
@@ -280,6 +283,12 @@ def load_inputs_from_lake(lake: LakeLike) -> PlanningInputs:
         inputs.crowd = q(SQL_CROWD)
     else:
         notes.append("crowd: risk_hourly_camera absent; layer is zero")
+    status = {str(r["status"]): int(r["n"]) for r in q(SQL_CAMERA_STATUS).to_dict("records")}
+    if status.get("planned"):
+        notes.append(
+            f"cameras: {status.get('installed', 0)} installed counted; {status['planned']} planned not counted "
+            "until installed"
+        )
     inputs.notes = notes
     if inputs.kelurahan.empty:
         raise ValueError("the lake has no kelurahan boundaries: load the reference data first")

@@ -62,7 +62,22 @@ DDL = (
         expires_at   TIMESTAMPTZ NOT NULL
     )
     """,
+    """
+    CREATE TABLE IF NOT EXISTS capture_inventory (
+        id        INTEGER PRIMARY KEY,
+        version   BIGINT NOT NULL,
+        synced_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )
+    """,
 )
+# Registry-following workers sync the inventory only forward: a worker with an older registry view never
+# re-activates a camera that a worker with a newer view has retired (the row lock orders concurrent syncs).
+CLAIM_INVENTORY_VERSION = """
+INSERT INTO capture_inventory (id, version) VALUES (1, %s)
+ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, synced_at = now()
+WHERE capture_inventory.version <= EXCLUDED.version
+RETURNING version
+"""
 SYNC_INVENTORY = (
     "INSERT INTO camera_leases (camera_id) SELECT unnest(%s::text[]) "
     "ON CONFLICT (camera_id) DO UPDATE SET active = true WHERE NOT camera_leases.active"
@@ -198,16 +213,26 @@ class LeaseManager:
 
         self._tx(_do)
 
-    def sync_inventory(self, camera_ids: Sequence[str], *, deactivate_missing: bool = True) -> None:
-        """Make the lease table list exactly ``camera_ids`` as active (idempotent; any worker may call it)."""
+    def sync_inventory(
+        self, camera_ids: Sequence[str], *, deactivate_missing: bool = True, version: int | None = None
+    ) -> bool:
+        """Make the lease table list exactly ``camera_ids`` as active (idempotent; any worker may call it).
+
+        With ``version`` (the registry version the ids come from) the sync happens only if no newer version was
+        synced already; returns whether it happened."""
         ids = sorted(set(camera_ids))
 
-        def _do(cur: Any) -> None:
+        def _do(cur: Any) -> bool:
+            if version is not None:
+                cur.execute(CLAIM_INVENTORY_VERSION, (int(version),))
+                if cur.fetchone() is None:
+                    return False
             cur.execute(SYNC_INVENTORY, (ids,))
             if deactivate_missing:
                 cur.execute(DEACTIVATE_MISSING, (ids,))
+            return True
 
-        self._tx(_do)
+        return bool(self._tx(_do))
 
     # -- the heartbeat ------------------------------------------------------------------------
     def owned(self) -> frozenset[str]:
@@ -300,6 +325,7 @@ class LeasedRunStats:
     lost: int = 0
     released: int = 0
     max_owned: int = 0
+    registry_updates: int = 0
     capture: dict[str, Any] = field(default_factory=dict)
 
 
@@ -319,6 +345,8 @@ def run_leased_capture(
     on_heartbeat: Callable[[LeaseState], None] | None = None,
     sync_inventory: bool = True,
     metrics: Any = None,
+    follow: Any = None,
+    secrets: Any = None,
 ) -> LeasedRunStats:
     """Capture whatever cameras of ``cameras`` (CameraSpec) the leases give this worker, until stopped.
 
@@ -326,6 +354,11 @@ def run_leased_capture(
     whose camera set changes at each heartbeat); cameras lost or given back are dropped before the lease is
     released. On exit the last batch is flushed and all leases are released. ``metrics``
     (``ingest.cameras.metrics.CaptureMetrics``) is updated at every heartbeat.
+
+    ``follow`` (``ingest.cameras.registry.RegistryFollower``) makes the worker follow the registry without a
+    restart: before every heartbeat it asks for changes; a new camera joins the lease inventory (claimable at
+    this heartbeat), a retired one leaves it and is dropped at once, and a changed one (URL, kind, secret,
+    interval) is reopened with its new spec. A change is in effect within one heartbeat (< the lease ttl).
     """
     from ingest.cameras import worker as W
 
@@ -334,8 +367,14 @@ def run_leased_capture(
     wid = worker_id or W.safe_key_part(f"{default_worker_id()}-lease")
     mgr = LeaseManager(lease, wid)
     mgr.ensure_schema()
+    version: int | None = None
+    if follow is not None:
+        first = follow.poll()
+        if first is not None:
+            specs = {c.camera_id: c for c in first[0]}
+            version = first[1]
     if sync_inventory:
-        mgr.sync_inventory(list(specs))
+        mgr.sync_inventory(list(specs), version=version)
     cfg = config or W.WorkerConfig()
     blur_fn = W._default_blur() if blur is True else (blur or None)
     cw = W.CaptureWorker(
@@ -347,10 +386,12 @@ def run_leased_capture(
         worker_id=wid,
         config=cfg,
         blur=blur_fn,
+        secrets=secrets,
     )
     stats = LeasedRunStats(worker_id=wid)
     states: dict[str, Any] = {}
-    heap: list[tuple[float, str]] = []
+    heap: list[tuple[float, str, int]] = []
+    serial = 0
     pool = ThreadPoolExecutor(max_workers=max(1, cfg.max_threads), thread_name_prefix="leased-capture")
     flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leased-flush")
     t0 = time.monotonic()
@@ -373,6 +414,8 @@ def run_leased_capture(
             if max_runtime_s is not None and now - t0 >= max_runtime_s:
                 break
             if now >= next_hb:
+                if follow is not None:
+                    specs = _follow_registry(follow, specs, mgr, _drop, stats)
                 state = mgr.heartbeat()
                 stats.heartbeats += 1
                 stats.heartbeat_errors = mgr.errors
@@ -388,7 +431,9 @@ def run_leased_capture(
                     st = W._CameraState(specs[cid], interval_s, cfg)
                     states[cid] = st
                     stats.claimed += 1
-                    heapq.heappush(heap, (now + (i % 97) / 97 * st.interval_s, cid))
+                    serial += 1
+                    st.serial = serial
+                    heapq.heappush(heap, (now + (i % 97) / 97 * st.interval_s, cid, serial))
                 stats.max_owned = max(stats.max_owned, len(states))
                 if metrics is not None:
                     metrics.update_from_worker(cw, list(states.values()))
@@ -398,15 +443,15 @@ def run_leased_capture(
                 next_hb = now + lease.heartbeat_s
             owned_now = mgr.owned()  # local deadlines: stop sampling a camera whose lease ran out
             while heap and heap[0][0] <= now:
-                due, cid = heapq.heappop(heap)
+                due, cid, ser = heapq.heappop(heap)
                 cur_st = states.get(cid)
-                if cur_st is None:
-                    continue
+                if cur_st is None or cur_st.serial != ser:
+                    continue  # dropped, or reopened under a newer schedule entry
                 if cid not in owned_now:
                     _drop([cid])
                     continue
                 nxt = due + cur_st.interval_s
-                heapq.heappush(heap, (nxt if nxt > now else now + cur_st.interval_s, cid))
+                heapq.heappush(heap, (nxt if nxt > now else now + cur_st.interval_s, cid, ser))
                 if cur_st.busy:
                     continue
                 cur_st.busy = True
@@ -431,6 +476,30 @@ def run_leased_capture(
     return stats
 
 
+def _follow_registry(
+    follow: Any, specs: dict[str, Any], mgr: LeaseManager, drop: Callable[[Iterable[str]], None], stats: LeasedRunStats
+) -> dict[str, Any]:
+    """Apply a registry change (if any) to this worker: new specs, lease inventory, reopened cameras."""
+    try:
+        upd = follow.poll()
+    except Exception as exc:  # the registry being unreadable for a moment keeps the cameras we have
+        log.warning("registry poll failed (%s): keeping %d cameras", exc, len(specs))
+        return specs
+    if upd is None:
+        return specs
+    new = {c.camera_id: c for c in upd[0]}
+    gone = set(specs) - set(new)
+    changed = {cid for cid in set(specs) & set(new) if specs[cid] != new[cid]}
+    drop(gone | changed)  # changed ones are reopened with the new spec right after the heartbeat
+    mgr.sync_inventory(list(new), version=upd[1])
+    stats.registry_updates += 1
+    log.info(
+        "registry version %s: %d cameras (%d added, %d removed, %d changed)",
+        upd[1], len(new), len(set(new) - set(specs)), len(gone), len(changed),
+    )  # fmt: skip
+    return new
+
+
 def run_leased_capture_command(
     lake: Any,
     store: Any,
@@ -447,14 +516,25 @@ def run_leased_capture_command(
     metrics_port: int = 0,
     public_keyframes: bool = True,
     worker_id: str | None = None,
+    lake_factory: Callable[[], Any] | None = None,
+    secrets_file: str | None = None,
 ) -> dict[str, Any]:
     """What ``pantau capture --lease`` runs: cameras from the lake (or a file), leased from PostgreSQL, until
-    SIGTERM/SIGINT (or ``duration_s``); serves Prometheus metrics on ``metrics_port`` (0 = off)."""
-    from ingest.cameras.metrics import CaptureMetrics, start_metrics_server
-    from ingest.cameras.registry import load_cameras_file, load_cameras_lake
-    from ingest.cameras.worker import WorkerConfig, install_signal_handlers
+    SIGTERM/SIGINT (or ``duration_s``); serves Prometheus metrics on ``metrics_port`` (0 = off).
 
-    cams = load_cameras_file(cameras_file) if cameras_file else load_cameras_lake(lake)
+    The worker follows registry changes (``RegistryFollower``): the file by modification time, or the lake
+    through ``lake_factory`` (a fresh read-only handle per poll); without either it keeps its first list."""
+    from ingest.cameras.metrics import CaptureMetrics, start_metrics_server
+    from ingest.cameras.registry import RegistryFollower, load_cameras_file, load_cameras_lake
+    from ingest.cameras.worker import WorkerConfig, install_signal_handlers
+    from ingest.registry.secrets import SecretResolver
+
+    follow: RegistryFollower | None = None
+    if cameras_file:
+        follow = RegistryFollower(cameras_file=cameras_file)
+    elif lake_factory is not None:
+        follow = RegistryFollower(lake_factory=lake_factory)
+    cams = [] if follow else (load_cameras_file(cameras_file) if cameras_file else load_cameras_lake(lake))
     stop = threading.Event()
     install_signal_handlers(stop)
     metrics = CaptureMetrics(worker_id=worker_id or default_worker_id())
@@ -472,6 +552,8 @@ def run_leased_capture_command(
             config=WorkerConfig(max_threads=max_threads, read_timeout_s=min(10.0, max(1.0, safety_s - 1.0))),
             blur=public_keyframes,
             metrics=metrics,
+            follow=follow,
+            secrets=SecretResolver(secrets_file),
         )
     finally:
         if server is not None:
@@ -484,5 +566,6 @@ def run_leased_capture_command(
         "released": stats.released,
         "lost": stats.lost,
         "max_owned": stats.max_owned,
+        "registry_updates": stats.registry_updates,
         **stats.capture,
     }

@@ -22,10 +22,15 @@ log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = 10.0
 
+# Capturable cameras: installed (status NULL = loaded before the registry had statuses), active, with a stream
+# a reader can open (viewer pages are resolved to their stream by ``pantau cameras probe --resolve`` first).
 SELECT_CAMERAS = (
-    "SELECT camera_id, name, stream_url, stream_kind, lat, lon, kelurahan_code FROM cameras "
-    "WHERE coalesce(active, true) AND stream_url IS NOT NULL AND stream_url <> '' ORDER BY camera_id"
+    "SELECT camera_id, name, stream_url, stream_kind, lat, lon, kelurahan_code, secret_ref FROM cameras "
+    "WHERE coalesce(active, true) AND coalesce(status, 'installed') = 'installed' "
+    "AND stream_url IS NOT NULL AND stream_url <> '' AND stream_kind IN ('hls', 'rtsp', 'mjpeg', 'snapshot', 'file') "
+    "ORDER BY camera_id"
 )
+REGISTRY_VERSION = "SELECT count(*) FROM camera_registry_changes"
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class CameraSpec:
     lat: float | None = None
     lon: float | None = None
     kelurahan_code: str | None = None
+    secret_ref: str | None = None  # env:NAME or file:KEY holding "user:password" (never the value itself)
 
     def __post_init__(self) -> None:
         if not self.camera_id:
@@ -123,6 +129,7 @@ def spec_from_mapping(row: Mapping[str, Any]) -> CameraSpec:
         lat=_opt_float(row.get("lat")),
         lon=_opt_float(row.get("lon")),
         kelurahan_code=(str(row["kelurahan_code"]) if row.get("kelurahan_code") not in (None, "") else None),
+        secret_ref=(str(row["secret_ref"]) if row.get("secret_ref") not in (None, "") else None),
     )
 
 
@@ -150,6 +157,45 @@ def load_cameras_lake(lake: Any) -> list[CameraSpec]:
     out = _specs(lake.query(SELECT_CAMERAS).to_pylist())
     _check_unique(out)
     return out
+
+
+def registry_version(lake: Any) -> int:
+    """Grows with every registry change (0 for a lake without a change log)."""
+    try:
+        return int(lake.scalar(REGISTRY_VERSION) or 0)
+    except Exception:  # a lake migrated before the registry existed has no change log
+        return 0
+
+
+class RegistryFollower:
+    """Reloads the capturable cameras when the registry changed: from the lake (``lake_factory`` opens a fresh
+    read-only handle, so commits of other processes are seen) or from a CSV/JSON file (by modification time).
+
+    ``poll()`` returns the new camera list and its version, or None when nothing changed since the last call.
+    """
+
+    def __init__(self, lake_factory: Any = None, cameras_file: str | Path | None = None) -> None:
+        if (lake_factory is None) == (cameras_file is None):
+            raise ValueError("give exactly one of lake_factory and cameras_file")
+        self.lake_factory = lake_factory
+        self.cameras_file = Path(cameras_file) if cameras_file else None
+        self.version: int | float | None = None
+
+    def poll(self) -> tuple[list[CameraSpec], int] | None:
+        if self.cameras_file is not None:
+            mtime = self.cameras_file.stat().st_mtime_ns
+            if mtime == self.version:
+                return None
+            cams = load_cameras_file(self.cameras_file)
+            self.version = mtime
+            return cams, int(mtime)
+        with self.lake_factory() as lake:
+            v = registry_version(lake)
+            if v == self.version:
+                return None
+            cams = load_cameras_lake(lake)
+        self.version = v
+        return cams, v
 
 
 def _specs(rows: Iterable[Mapping[str, Any]]) -> list[CameraSpec]:

@@ -54,6 +54,7 @@ from ingest.cameras.health import CameraHealth, HealthConfig
 from ingest.cameras.passthrough import Analyzer, AnalyzerFactory, default_analyzer_factory
 from ingest.cameras.readers import Backoff, StreamError, StreamReader, open_stream
 from ingest.cameras.registry import CameraSpec, Shard, select_shard
+from ingest.registry.secrets import SecretResolver, redact
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,7 @@ class _CameraState:
         self.last_keyframe = -1e18
         self.last_public = -1e18
         self.busy = False
+        self.serial = 0  # schedule generation (leased capture reopens a camera under a new one)
 
     def close(self) -> None:
         if self.reader is not None:
@@ -204,8 +206,10 @@ class CaptureWorker:
         worker_id: str,
         config: WorkerConfig,
         blur: Callable[[np.ndarray], np.ndarray] | None,
+        secrets: SecretResolver | None = None,
     ) -> None:
         self.store = store
+        self.secrets = secrets or SecretResolver()
         self.cfg = config
         self.flush_every_s = flush_every_s
         self.analyzer_factory = analyzer_factory
@@ -237,27 +241,27 @@ class CaptureWorker:
             hs = st.health.observe_error(st.last_error or "offline", ts)
             row["reason"] = f"waiting to reconnect ({st.last_error})"
         else:
-            if st.reader is None:
-                st.reader = open_stream(
-                    spec.stream_url,
-                    spec.stream_kind,
-                    connect_timeout_s=self.cfg.connect_timeout_s,
-                    read_timeout_s=self.cfg.read_timeout_s,
-                )
             try:
+                if st.reader is None:
+                    st.reader = open_stream(
+                        self._stream_url(spec),
+                        spec.stream_kind,
+                        connect_timeout_s=self.cfg.connect_timeout_s,
+                        read_timeout_s=self.cfg.read_timeout_s,
+                    )
                 frame = st.reader.read()
             except StreamError as exc:
                 st.last_error = exc.reason
                 st.retry_at = time.monotonic() + st.backoff.failure()
                 hs = st.health.observe_error(exc.reason, ts)
-                row["reason"] = f"{exc.reason}: {exc.message}"[:300]
+                row["reason"] = redact(f"{exc.reason}: {exc.message}")[:300]
             except Exception as exc:  # a reader bug is a decode error for this camera, not a crash
                 log.exception("reader crashed for camera %s", spec.camera_id)
                 st.close()
                 st.last_error = "decode_error"
                 st.retry_at = time.monotonic() + st.backoff.failure()
                 hs = st.health.observe_error("decode_error", ts)
-                row["reason"] = f"reader error: {exc}"[:300]
+                row["reason"] = redact(f"reader error: {exc}")[:300]
             else:
                 st.backoff.success()
                 st.last_error = ""
@@ -281,6 +285,13 @@ class CaptureWorker:
             self._rows.append(row)
             self.stats.samples += 1
             self.stats.statuses[hs.status] += 1
+
+    def _stream_url(self, spec: CameraSpec) -> str:
+        """The URL to open, with the credentials of the camera's secret reference (in memory only)."""
+        try:
+            return self.secrets.stream_url(spec.stream_url, spec.secret_ref)
+        except (KeyError, ValueError) as exc:
+            raise StreamError("offline", f"credentials unavailable: {exc}") from None
 
     def _score(self, st: _CameraState, frame: np.ndarray | None, ts: float, status: str, row: dict[str, Any]) -> None:
         """Analyzer scores into ``row``; ``frame`` is None for failed reads. NaN (unknown) becomes NULL."""
@@ -424,6 +435,7 @@ def run_worker(
     worker_id: str | None = None,
     config: WorkerConfig | None = None,
     blur: Callable[[np.ndarray], np.ndarray] | bool | None = True,
+    secrets: SecretResolver | None = None,
 ) -> WorkerStats:
     """Capture the cameras of ``shard`` until ``stop_event`` is set (or ``max_runtime_s`` passed).
 
@@ -444,6 +456,7 @@ def run_worker(
         worker_id=worker_id or default_worker_id(s),
         config=cfg,
         blur=blur_fn,
+        secrets=secrets,
     )
     log.info("worker %s: %d cameras (shard %s), interval %.1fs", worker.worker_id, len(mine), s, interval_s)
     return worker.run(stop_event or threading.Event(), max_runtime_s)
@@ -528,6 +541,7 @@ def run_capture_command(
     camera_ids: Iterable[str] | None = None,
     max_threads: int = 32,
     public_keyframes: bool = True,
+    secrets_file: str | None = None,
 ) -> dict[str, Any]:
     """What ``pantau capture`` runs: cameras from the lake (or a CSV/JSON file), this shard, until SIGTERM
     (or ``duration_s``); returns the run statistics as a dict."""
@@ -544,5 +558,6 @@ def run_capture_command(
         duration_s=duration_s,
         config=WorkerConfig(max_threads=max_threads),
         blur=public_keyframes,
+        secrets=SecretResolver(secrets_file),
     )
     return stats.as_dict()

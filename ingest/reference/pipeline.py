@@ -51,7 +51,7 @@ def load_reference_data(
     for table, res in results.items():
         if progress:
             progress(table)
-        lake.replace(table, res.table)
+        write_table(lake, table, res)
         all_issues += res.issues
         out.append(TableLoad(table, res.table.num_rows, res.source_rows, len(res.issues)))
     lake.replace("reference_issues", L.issues_table(all_issues))
@@ -59,5 +59,25 @@ def load_reference_data(
 
 
 def write_table(lake: Lake, table: str, result: L.RefResult) -> pa.Table:
-    lake.replace(table, result.table)
+    """Replace a reference table; ``cameras`` goes through the registry (see ``write_cameras``)."""
+    if table == "cameras":
+        write_cameras(lake, result.table)
+    else:
+        lake.replace(table, result.table)
     return result.table
+
+
+def write_cameras(lake: Lake, cameras: pa.Table) -> int:
+    """Seed the camera registry from the reference inventory.
+
+    An empty registry takes the whole inventory; once the registry has history it owns its cameras, and only
+    sites it has never seen are added. Every camera without history gets its first version (action ``seed``).
+    Returns the number of cameras seeded now.
+    """
+    from ingest.registry import ops, store
+
+    if store.registry_version(lake) == 0:
+        lake.replace("cameras", cameras)
+    else:
+        lake.insert_new("cameras", cameras, ["camera_id"])
+    return ops.seed_unversioned(lake)
