@@ -463,6 +463,8 @@ def run_leased_capture(
             stop.wait(max(0.0, min(wake - time.monotonic(), 0.5)))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        for st in states.values():  # no sample runs now; a cancelled (never started) one left its flag set
+            st.busy = False
         flusher.shutdown(wait=True)
         cw.flush()
         _drop(list(states))

@@ -160,9 +160,12 @@ def probe(
     frames: int = 6,
     test_frame: str | Path | None = None,
     blur: Callable[[np.ndarray], np.ndarray] | None = None,
+    warmup_s: float = 0.5,
+    window_s: float = 1.0,
 ) -> ProbeResult:
     """Detect, resolve and read ``url`` (see the module docstring). Never raises for a bad camera: the result
-    says what failed. ``test_frame``: where to write the blurred JPEG (needs ``blur``)."""
+    says what failed. ``test_frame``: where to write the blurred JPEG (needs ``blur``). The frame rate of MJPEG
+    and RTSP is the arrival rate over ``window_s`` (at least ``frames`` frames) after ``warmup_s``."""
     clean = _clean(url)
     userinfo = userinfo or split_credentials(url)[1]
     res = ProbeResult(url=clean)
@@ -179,27 +182,42 @@ def probe(
     reader = open_stream(
         open_url, kind, connect_timeout_s=timeout_s, read_timeout_s=max(timeout_s, 8.0), max_idle_s=60.0
     )
-    times: list[float] = []
     frame: np.ndarray | None = None
+    n = 0
     t0 = time.monotonic()
+    t_first = w0 = t_last = 0.0
+    in_window = 0
     try:
-        for _ in range(max(1, frames if kind in ("mjpeg", "rtsp") else 1)):
+        while True:
             frame = reader.read()
-            times.append(time.monotonic())
+            n += 1
+            t_last = time.monotonic()
+            if n == 1:
+                t_first = t_last
+                if kind not in ("mjpeg", "rtsp"):
+                    break
+                continue
+            if t_last - t_first < warmup_s:  # a fresh connection delivers buffered frames in a burst
+                continue
+            if not w0:
+                w0 = t_last
+                continue
+            in_window += 1
+            if t_last - w0 >= window_s and in_window >= max(1, frames - 2):
+                break
     except StreamError as exc:
-        if frame is None:
+        if frame is None or n == 0:
             res.error = redact(f"{exc.reason}: {exc.message}")
             return res
     finally:
         reader.close()
     assert frame is not None
     res.ok = True
-    res.frames = len(times)
+    res.frames = n
     res.height, res.width = int(frame.shape[0]), int(frame.shape[1])
-    res.latency_ms = round((times[0] - t0) * 1000.0, 1)
-    if kind in ("mjpeg", "rtsp") and len(times) >= 3:
-        span = times[-1] - times[1]  # from the second frame: the first includes the connection
-        res.fps = round((len(times) - 2) / span, 2) if span > 0 else None
+    res.latency_ms = round((t_first - t0) * 1000.0, 1)
+    if kind in ("mjpeg", "rtsp") and in_window >= 2 and t_last > w0:
+        res.fps = round(in_window / (t_last - w0), 2)
     elif kind == "hls":
         res.fps = _hls_fps(stream, timeout_s)
     if test_frame is not None and blur is not None:
