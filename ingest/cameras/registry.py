@@ -27,7 +27,7 @@ DEFAULT_INTERVAL_S = 10.0
 SELECT_CAMERAS = (
     "SELECT camera_id, name, stream_url, stream_kind, lat, lon, kelurahan_code, secret_ref FROM cameras "
     "WHERE coalesce(active, true) AND coalesce(status, 'installed') = 'installed' "
-    "AND stream_url IS NOT NULL AND stream_url <> '' AND stream_kind IN ('hls', 'rtsp', 'mjpeg', 'snapshot', 'file') "
+    "AND stream_url IS NOT NULL AND stream_url <> '' AND coalesce(stream_kind, '') <> 'viewer' "
     "ORDER BY camera_id"
 )
 REGISTRY_VERSION = "SELECT count(*) FROM camera_registry_changes"

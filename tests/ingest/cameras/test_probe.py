@@ -18,8 +18,8 @@ import requests
 
 from ingest.cameras.probe import probe
 from ingest.cameras.viewer import stream_candidates
-from ingest.simulate.scene import SimCamera
-from ingest.simulate.servers import SimServer
+from simulate.scene import SimCamera
+from simulate.servers import SimServer
 
 pytestmark = pytest.mark.slow
 

@@ -20,8 +20,8 @@ import pytest
 from ingest.cameras.leases import LeaseConfig, LeaseManager, lease_table
 from ingest.reference import loaders as L
 from ingest.registry import ops
-from ingest.simulate.scene import SimCamera
-from ingest.simulate.servers import SimServer
+from simulate.scene import SimCamera
+from simulate.servers import SimServer
 from warehouse.lake import Lake, LakeConfig
 from warehouse.migrations import migrate
 
