@@ -329,7 +329,8 @@ def list_(
             except ValueError:
                 _fail(f"bad --live-on {live_on!r}: use YYYY-MM-DD", 2)
             rows = store.live_on(lake, day)
-            console.print(f"{len(rows)} cameras live on {day} (WIB)", markup=False)
+            if fmt is Fmt.table:
+                console.print(f"{len(rows)} cameras live on {day} (WIB)", markup=False)
             _print_rows(rows, ("camera_id", "name", "kota", "kelurahan", "stream_kind", "live_from", "live_to"),
                         fmt, limit)  # fmt: skip
             return
@@ -343,7 +344,8 @@ def list_(
         else:
             rows = ops.list_cameras(lake, status=status.value if status else None, kota=kota, search=search)
             counts = store.status_counts(lake)
-            console.print(", ".join(f"{k}: {v}" for k, v in counts.items()) or "registry is empty", markup=False)
+            if fmt is Fmt.table:
+                console.print(", ".join(f"{k}: {v}" for k, v in counts.items()) or "registry is empty", markup=False)
     _print_rows(rows, LIST_COLUMNS, fmt, limit)
 
 
