@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow.parquet as pq
 import pytest
@@ -34,8 +34,8 @@ ENV_PASSWORD = "Env-Pl4nted-77aa"
 class _AuthCamera(BaseHTTPRequestHandler):
     """A snapshot camera that wants HTTP Basic credentials (and proxies the simulator's image)."""
 
-    upstream = ""
-    expected: set[str] = set()
+    upstream: ClassVar[str] = ""
+    expected: ClassVar[frozenset[str]] = frozenset()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -61,7 +61,7 @@ class _AuthCamera(BaseHTTPRequestHandler):
 def auth_camera() -> Iterator[str]:
     with SimServer([SimCamera("sim-0", seed=3, width=160, height=90)]) as sim:
         handler = type("Cam", (_AuthCamera,), {"upstream": sim.url("sim-0", "snapshot"),
-                                               "expected": {f"op:{PASSWORD}", f"env-op:{ENV_PASSWORD}"}})  # fmt: skip
+                                               "expected": frozenset({f"op:{PASSWORD}", f"env-op:{ENV_PASSWORD}"})})  # fmt: skip
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         try:
