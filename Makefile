@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench lock clean venv dashboard
+.PHONY: demo test lint typecheck bench lock clean venv dashboard prod-smoke
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ dashboard: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# the compose topology as real processes (Dagster on PostgreSQL, Celery on RabbitMQ, leased capture, lake on
+# PostgreSQL + S3 on loopback, simulator, portal/API), ~6 minutes, checked from outside; see deploy/prod_smoke.py
+SMOKE_ARGS ?=
+prod-smoke: $(STAMP)
+	$(PY) deploy/prod_smoke.py $(SMOKE_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .

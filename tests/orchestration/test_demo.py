@@ -7,6 +7,7 @@ release); this test runs the real command in a subprocess and checks what it lef
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -129,6 +130,22 @@ def test_open_data_release_published(lake: Lake, demo_dir: Path) -> None:
     assert packages, "no datapackage.json in the published release"
     pkg = json.loads(packages[0].read_text())
     assert pkg["resources"]
+
+
+def test_release_has_a_thumbnail_per_camera_with_a_blurred_keyframe(lake: Lake, demo_dir: Path) -> None:
+    """Frames carry store keys, so the release copies each camera's latest blurred keyframe."""
+    blurred = {
+        r["camera_id"] for r in _rows(lake, "SELECT DISTINCT camera_id FROM frames WHERE public_uri IS NOT NULL")
+    }
+    assert blurred, "the demo produced no blurred keyframe"
+    uris = [r["public_uri"] for r in _rows(lake, "SELECT public_uri FROM frames WHERE public_uri IS NOT NULL")]
+    assert all(u.startswith("public/keyframes/") for u in uris)
+    inventory = next((demo_dir / "store" / "releases").glob("*/data/camera_inventory.csv"))
+    with open(inventory, newline="", encoding="utf-8") as fh:
+        thumbs = {r["camera_id"]: r["thumbnail"] for r in csv.DictReader(fh) if r.get("thumbnail")}
+    assert set(thumbs) == blurred
+    for cam, path in thumbs.items():
+        assert (inventory.parent.parent / path).read_bytes()[:2] == b"\xff\xd8", cam
 
 
 def test_dashboards_show_the_demo(demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
