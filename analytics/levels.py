@@ -96,6 +96,22 @@ class HazardThresholds:
         return self.thresholds()[level - 1] - self.hysteresis
 
 
+#: Flood severity from the measured water depth (PetaBencana depth classes: 2 = 10-70 cm, 3 = 71-150 cm,
+#: 4 = > 150 cm): depth seen on a calibrated mark is image evidence of the level, whatever the detector's confidence.
+FLOOD_DEPTH_LEVEL: Mapping[int, Level] = {2: Level.WASPADA, 3: Level.SIAGA, 4: Level.AWAS}
+
+
+def flood_evidence(score: float, depth_class: int | None) -> float:
+    """The flood input of the level engine: the detector score, raised into the band of the level the measured
+    depth shows (midway between that level's threshold and the next, so a smoothed score settles inside it); the
+    detector reports a depth class only once it sees water."""
+    level = FLOOD_DEPTH_LEVEL.get(depth_class) if depth_class is not None else None
+    if level is None:
+        return score
+    cuts = (*THRESHOLDS["flood"].thresholds(), 1.0)
+    return max(score, (cuts[int(level) - 1] + cuts[int(level)]) / 2)
+
+
 #: THE threshold table. Scoring, alerts, marts, open data and dashboards read levels decided with it.
 THRESHOLDS: Mapping[str, HazardThresholds] = {
     "fire": HazardThresholds(0.5, 0.65, 0.8, hysteresis=0.1),

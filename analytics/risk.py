@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analytics.levels import HAZARDS, LEVELS, THRESHOLDS, HazardThresholds, level_rank
+from analytics.levels import HAZARDS, LEVELS, THRESHOLDS, HazardThresholds, flood_evidence, level_rank
 
 __all__ = ["HAZARDS", "LEVELS", "CameraRisk", "KelurahanRisk", "LevelChange", "RiskConfig", "RiskTracker", "level_rank"]
 
@@ -243,6 +243,9 @@ def assign_levels(
         health = str(row.get("health") or "ok")
         scores = {hz: row.get(hz) for hz in HAZARDS} if health == "ok" else {}
         scores = {k: float(v) for k, v in scores.items() if v is not None}
+        if "flood" in scores:
+            depth = row.get("flood_depth_class")
+            scores["flood"] = flood_evidence(scores["flood"], None if depth is None else int(depth))
         st = tr.update(_ts(row["captured_at"]), scores, health=health, context=context(row) if context else None)
         row["risk_level"] = st.level
         row["risk_hazard"] = st.hazard if st.level not in (None, LEVELS[0]) else None

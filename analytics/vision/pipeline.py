@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from analytics.levels import LEVEL_COLUMNS
+from analytics.levels import LEVEL_COLUMNS, flood_evidence
 from analytics.risk import RiskConfig, RiskTracker
 from analytics.vision import MODEL_VERSION
 from analytics.vision.base import Detector, DetectorResult, FrameMaps, frame_cache
@@ -186,7 +186,7 @@ class CameraAnalyzer:
         # single-frame evidence alone never confirms a level: risk starts once temporal evidence exists
         rs = self.risk.update(
             ts,
-            {k: res[k].score for k in HAZARDS} if warm else {},
+            {**{k: res[k].score for k in HAZARDS}, "flood": flood_evidence(flood.score, depth)} if warm else {},
             evidence,
             health="ok" if warm else "warming_up",
             context=context,

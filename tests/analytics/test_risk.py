@@ -166,3 +166,15 @@ def test_aggregation_groups_by_kelurahan() -> None:
 @pytest.mark.parametrize(("lv", "rank"), [(None, -1), ("Normal", 0), ("Waspada", 1), ("Siaga", 2), ("Awas", 3)])
 def test_level_rank(lv: str | None, rank: int) -> None:
     assert level_rank(lv) == rank
+
+
+@pytest.mark.parametrize(
+    ("score", "depth", "level"),
+    [(0.3, None, N), (0.55, 1, W), (0.55, 2, W), (0.55, 3, S), (0.6, 4, A), (0.95, 2, A)],
+)
+def test_measured_depth_is_image_evidence_of_the_flood_level(score: float, depth: int | None, level: str) -> None:
+    from analytics.levels import flood_evidence
+
+    tr = RiskTracker("c", RiskConfig(alpha=0.5))
+    states = [tr.update(float(i), {"flood": flood_evidence(score, depth)}) for i in range(12)]
+    assert states[-1].levels["flood"] == level
