@@ -104,6 +104,8 @@ subscriptions_t = sa.Table(
     sa.Column("secret", sa.String(200)),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # 0: hears every alert it matches; N >= 1: only once an unacknowledged alert escalated to tier N
+    sa.Column("escalation_tier", sa.Integer, nullable=False, server_default="0"),
 )
 
 deliveries_t = sa.Table(
@@ -132,6 +134,28 @@ rule_state_t = sa.Table(
     sa.Column("hazard", sa.String(16), primary_key=True),
     sa.Column("state", sa.Text, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# one-time acknowledgement links (alerts/ack.py): a token id (its delivery) is accepted once
+ack_tokens_t = sa.Table(
+    "alert_ack_tokens",
+    metadata,
+    sa.Column("token_id", sa.String(64), primary_key=True),
+    sa.Column("alert_id", sa.String(64), nullable=False),
+    sa.Column("subscriber_id", sa.String(64), nullable=False),
+    sa.Column("used_at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),  # the acknowledgement transition it recorded
+)
+
+# escalation of unacknowledged alerts (alerts/escalation.py): one row per tier reached
+escalations_t = sa.Table(
+    "alert_escalations",
+    metadata,
+    sa.Column("alert_id", sa.String(64), primary_key=True),
+    sa.Column("tier", sa.Integer, primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text),
 )
 
 kv_t = sa.Table(

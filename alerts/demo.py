@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alerts.ack import AckLinks
 from alerts.cap import CapSettings
 from alerts.channels import ChannelRegistry, WebhookPolicy
 from alerts.db import OpsDB, sqlite_url
-from alerts.engine import AlertEngine
-from alerts.export import export_alerts_to_lake, publish_cap_and_feed
+from alerts.engine import AlertEngine, kelurahan_geometry
+from alerts.export import DEFAULT_PUBLIC_BASE_URL, export_alerts_to_lake, publish_cap_and_feed
 from alerts.lifecycle import list_alerts
 from alerts.models import AGENCIES
 from alerts.outbox import Dispatcher, RetryPolicy, outbox_counts
@@ -53,11 +54,14 @@ def run_alerts_demo(
     ops_db_url: str | None = None,
     store: ObjectStore | None = None,
     cap_settings: CapSettings = CapSettings(),
+    ack_links: AckLinks | None = None,
+    base_url: str = DEFAULT_PUBLIC_BASE_URL,
 ) -> DemoSummary:
     """Evaluate every frame score in the lake, deliver to ``<data_dir>/outbox/<agency>/``, export history.
 
     Run after the simulator's scripted incidents have been scored into ``frame_scores``.
-    Safe to re-run: the sensor cursor and rule state live in the ops DB.
+    Safe to re-run: the sensor cursor and rule state live in the ops DB. ``ack_links`` puts a signed
+    acknowledgement link in every delivery; the feeds are published for the API at ``base_url``.
     """
     data_dir = Path(data_dir)
     outbox_dir = data_dir / "outbox"
@@ -73,14 +77,20 @@ def run_alerts_demo(
             if res.rows < engine.config.batch_limit:
                 break
         channels = ChannelRegistry.default(webhook_policy=WebhookPolicy(), outbox_dir=outbox_dir)
-        dispatcher = Dispatcher(ops, channels, RetryPolicy(max_attempts=3, base_s=0.2))
+        dispatcher = Dispatcher(ops, channels, RetryPolicy(max_attempts=3, base_s=0.2), ack_links=ack_links)
         try:
             dispatcher.run_until_idle()
         finally:
             dispatcher.close()
             channels.close()
         export_alerts_to_lake(ops, lake)
-        feed = publish_cap_and_feed(ops, store, settings=cap_settings) if store is not None else {}
+        feed = (
+            publish_cap_and_feed(
+                ops, store, settings=cap_settings, base_url=base_url, geometry=kelurahan_geometry(lake)
+            )
+            if store is not None
+            else {}
+        )
         files = sum(1 for _ in outbox_dir.rglob("*.cap.xml")) if outbox_dir.exists() else 0
         return DemoSummary(total_rows, transitions, list_alerts(ops), outbox_counts(ops), outbox_dir, files, feed)
     finally:

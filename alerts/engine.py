@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,6 +79,20 @@ class CycleResult:
     @property
     def deliveries(self) -> int:
         return sum(t.deliveries for t in self.transitions)
+
+
+def kelurahan_geometry(lake: Lake) -> Callable[[str | None], str | None]:
+    """A cached lookup kelurahan code -> GeoJSON polygon text from the lake (None when unknown)."""
+    cache: dict[str, str | None] = {}
+
+    def lookup(code: str | None) -> str | None:
+        if not code:
+            return None
+        if code not in cache:
+            cache[code] = lake.scalar(SELECT_GEOMETRY, [code]) if "kelurahan" in lake.tables() else None
+        return cache[code]
+
+    return lookup
 
 
 class AlertEngine:

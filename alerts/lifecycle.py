@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from access.audit import principal_role, record_audit
 from access.roles import Permission, Principal, require, system
 from alerts.cap import CapMessage, CapSettings, build_cap, cap_identifier, validate_cap
-from alerts.db import OpsDB, alerts_t, deliveries_t, rule_state_t, transitions_t
+from alerts.db import OpsDB, alerts_t, deliveries_t, escalations_t, rule_state_t, transitions_t
 from alerts.models import CameraInfo, Decision, Level, Status, utcnow
 from alerts.routing import idempotency_key, subscription_matches
 from alerts.rules import RuleState
@@ -203,20 +203,47 @@ class AlertLifecycle:
         handler = (actor or "").strip() or who.name
         at = at or utcnow()
         with self.ops.begin() as conn:
-            row = self._active(conn, alert_id)
-            res = self._transition(
-                conn,
-                row,
-                Status.ACKNOWLEDGED,
-                Level.parse(row["level"]),
-                None,
-                note or f"acknowledged by {handler}",
-                {},
-                at,
-                handler,
+            return self.acknowledge_in(conn, alert_id, who, handler, note, at, source)
+
+    def acknowledge_in(
+        self, conn: Connection, alert_id: str, who: Principal, handler: str, note: str, at: datetime, source: str = ""
+    ) -> TransitionResult:
+        """:meth:`acknowledge` inside the caller's transaction (e.g. with a one-time link recorded beside it);
+        the caller has checked ``who``'s permission."""
+        row = self._active(conn, alert_id)
+        res = self._transition(
+            conn,
+            row,
+            Status.ACKNOWLEDGED,
+            Level.parse(row["level"]),
+            None,
+            note or f"acknowledged by {handler}",
+            {},
+            at,
+            handler,
+        )
+        _audit(conn, who, "alert.acknowledge", row, res, note, source, at, handler=handler)
+        return res
+
+    def escalate(self, conn: Connection, alert_id: str, tier: int, reason: str, at: datetime) -> TransitionResult:
+        """Re-broadcast an unacknowledged alert (CAP Update, same level) to every recipient up to ``tier``."""
+        row = self._active(conn, alert_id)
+        conn.execute(
+            sa.insert(escalations_t).values(
+                alert_id=alert_id, tier=tier, at=at, version=int(row["version"]) + 1, reason=reason
             )
-            _audit(conn, who, "alert.acknowledge", row, res, note, source, at, handler=handler)
-            return res
+        )
+        return self._transition(
+            conn,
+            row,
+            row["status"],
+            Level.parse(row["level"]),
+            "Update",
+            reason,
+            {"escalation_tier": tier},
+            at,
+            "escalation",
+        )
 
     def _active(self, conn: Connection, alert_id: str) -> dict[str, Any]:
         q = sa.select(alerts_t).where(alerts_t.c.alert_id == alert_id)
@@ -361,11 +388,16 @@ class AlertLifecycle:
                 sa.select(deliveries_t.c.subscriber_id).where(deliveries_t.c.alert_id == alert_id).distinct()
             ).scalars()
         )
+        tier = current_tier(conn, alert_id)
         subs = [
             s
             for s in active_subscriptions(conn, hazard)
             if s["subscription_id"] in previous
-            or (status not in Status.CLOSED and subscription_matches(s, hazard, level, cam))
+            or (
+                status not in Status.CLOSED
+                and int(s.get("escalation_tier") or 0) <= tier
+                and subscription_matches(s, hazard, level, cam)
+            )
         ]
         rows = [
             {
@@ -406,6 +438,14 @@ def _audit(
         conn, actor=who.name, role=principal_role(who), action=action, target_type="alert", target_id=res.alert_id,
         before=before, after=after, reason=reason, source=source or who.source, at=at,
     )  # fmt: skip
+
+
+def current_tier(conn: Connection, alert_id: str) -> int:
+    """The escalation tier an alert reached (0: not escalated)."""
+    return int(
+        conn.execute(sa.select(sa.func.max(escalations_t.c.tier)).where(escalations_t.c.alert_id == alert_id)).scalar()
+        or 0
+    )
 
 
 def save_rule_state(conn: Connection, camera_id: str, hazard: str, state: RuleState, at: datetime) -> None:

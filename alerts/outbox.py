@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from alerts.ack import AckLinks
 from alerts.channels import ChannelRegistry, DeliveryError, OutboundMessage
 from alerts.db import OpsDB, deliveries_t, subscriptions_t, transitions_t
 from alerts.models import utcnow
@@ -66,8 +67,12 @@ class DispatchStats:
         self.errors.extend(other.errors[:20])
 
 
-def _message(row: Mapping[str, Any]) -> OutboundMessage:
+def _message(row: Mapping[str, Any], ack_links: AckLinks | None = None) -> OutboundMessage:
     payload = json.loads(row["payload"] or "{}")
+    closed = payload.get("status") in ("resolved", "cancelled")
+    if ack_links is not None and not closed:
+        # a signed, expiring, one-time link for this recipient and this delivery (alerts/ack.py)
+        payload["ack_url"] = ack_links.url(str(row["alert_id"]), str(row["subscriber_id"]), str(row["delivery_id"]))
     cam = payload.get("camera") or {}
     place = cam.get("kelurahan") or cam.get("kecamatan") or cam.get("camera_id") or ""
     status = payload.get("status")
@@ -81,6 +86,8 @@ def _message(row: Mapping[str, Any]) -> OutboundMessage:
         f"Lokasi/location: {cam.get('kelurahan') or ''}, {cam.get('kecamatan') or ''}, {cam.get('kota') or ''}\n"
         f"CAP: {payload.get('cap_identifier')}\n"
     )
+    if payload.get("ack_url"):
+        text += f"Konfirmasi penanganan/acknowledge (POST): {payload['ack_url']}\n"
     return OutboundMessage(
         idempotency_key=row["idempotency_key"],
         delivery_id=row["delivery_id"],
@@ -107,8 +114,10 @@ class Dispatcher:
         worker_id: str | None = None,
         concurrency: int = 4,
         seed: int | None = None,
+        ack_links: AckLinks | None = None,
     ) -> None:
         self.ops = ops
+        self.ack_links = ack_links
         self.channels = channels
         self.policy = policy
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
@@ -167,7 +176,7 @@ class Dispatcher:
             return row["delivery_id"], "subscription removed", True
         try:
             self.channels.get(row["channel"]).send(
-                _message(row), row["target"], fmt=row["format"] or "json", secret=row["secret"]
+                _message(row, self.ack_links), row["target"], fmt=row["format"] or "json", secret=row["secret"]
             )
             return row["delivery_id"], None, False
         except DeliveryError as exc:

@@ -34,6 +34,8 @@ class SubscriptionSpec:
     min_level: str = "Waspada"
     format: str = "json"
     secret: str | None = None
+    #: 0: every matching alert; N >= 1: only alerts left unacknowledged until they escalated to tier N
+    escalation_tier: int = 0
 
     def validate(self, webhook_policy: WebhookPolicy = WebhookPolicy()) -> None:
         if not self.name.strip():
@@ -45,6 +47,8 @@ class SubscriptionSpec:
         if self.hazard is not None and self.hazard not in HAZARDS:
             raise ValueError(f"hazard must be one of {', '.join(HAZARDS)}, not {self.hazard!r}")
         Level.parse(self.min_level)
+        if self.escalation_tier < 0:
+            raise ValueError("escalation_tier must be >= 0")
         if self.format not in ("json", "cap"):
             raise ValueError("format must be json or cap")
         if self.area_type is not None and self.area_type not in AREA_TYPES:

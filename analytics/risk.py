@@ -241,8 +241,8 @@ def assign_levels(
         cam = str(row["camera_id"])
         tr = trackers.setdefault(cam, RiskTracker(cam, config))
         health = str(row.get("health") or "ok")
-        scores = {hz: row.get(hz) for hz in HAZARDS} if health == "ok" else {}
-        scores = {k: float(v) for k, v in scores.items() if v is not None}
+        raw = {hz: row.get(hz) for hz in HAZARDS} if health == "ok" else {}
+        scores: dict[str, float] = {k: float(v) for k, v in raw.items() if v is not None}
         if "flood" in scores:
             depth = row.get("flood_depth_class")
             scores["flood"] = flood_evidence(scores["flood"], None if depth is None else int(depth))

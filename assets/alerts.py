@@ -1,14 +1,17 @@
 """Urgent alerts in Dagster: the sensor over the freshest frame scores, delivery retries, history export."""
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
 
+from alerts.ack import AckLinks
 from alerts.cap import CapSettings
 from alerts.channels import ChannelRegistry, SmtpConfig, WebhookPolicy
 from alerts.db import OpsDB
-from alerts.engine import AlertEngine, decision_summary
+from alerts.engine import AlertEngine, decision_summary, kelurahan_geometry
+from alerts.escalation import escalate_due
 from alerts.export import export_alerts_to_lake, publish_cap_and_feed
 from alerts.outbox import Dispatcher, DispatchStats, RetryPolicy, outbox_counts
 from orchestration.resources import LakeResource, ObjectStoreResource
@@ -35,6 +38,13 @@ class AlertsOpsResource(dg.ConfigurableResource):
     smtp_sender: str = ""
     mqtt_broker: str = ""
     max_attempts: int = 8
+
+    def ack_links(self) -> AckLinks:
+        """Signed, expiring acknowledgement links served by the open-data API (``/alerts/<id>/ack``)."""
+        from orchestration.settings import load_settings
+
+        s = load_settings(data_dir=Path(self.data_dir) if self.data_dir else None)
+        return AckLinks(s.ack_secret.get_secret_value(), s.open_data_base_url, timedelta(hours=s.ack_link_hours))
 
     def public_base_url(self) -> str:
         """The open-data API's address, under which CAP links to blurred keyframes resolve."""
@@ -91,7 +101,7 @@ class AlertsOpsResource(dg.ConfigurableResource):
     def dispatch(self, ops: OpsDB, budget_s: float = DISPATCH_BUDGET_S) -> DispatchStats:
         """Deliver what is due now, within a time budget (the rest waits for the retry sensor)."""
         channels = self.channels()
-        dispatcher = Dispatcher(ops, channels, RetryPolicy(max_attempts=self.max_attempts))
+        dispatcher = Dispatcher(ops, channels, RetryPolicy(max_attempts=self.max_attempts), ack_links=self.ack_links())
         total = DispatchStats()
         deadline = time.monotonic() + budget_s
         try:
@@ -122,10 +132,14 @@ def urgent_alert_sensor(
         result = engine.run_cycle(context.cursor or None)
         if result.cursor:
             context.update_cursor(result.cursor)
+        escalated = escalate_due(
+            ops, cap_settings=engine.lifecycle.cap, geometry_lookup=engine.lifecycle.geometry_lookup
+        )
         stats = ops_db.dispatch(ops)
         summary = decision_summary(result)
         return dg.SkipReason(
-            f"{summary['rows']} rows, {len(result.transitions)} transitions, {stats.sent} sent, "
+            f"{summary['rows']} rows, {len(result.transitions)} transitions, {len(escalated)} escalated, "
+            f"{stats.sent} sent, "
             f"{stats.failed} failed, {stats.dead} dead; cursor {result.cursor}"
         )
     finally:
@@ -155,7 +169,9 @@ def alert_history(
     lk = lake.get_lake()
     try:
         exported = export_alerts_to_lake(ops, lk)
-        feed = publish_cap_and_feed(ops, store.get_store(), base_url=store.public_base_url())
+        feed = publish_cap_and_feed(
+            ops, store.get_store(), base_url=store.public_base_url(), geometry=kelurahan_geometry(lk)
+        )
         counts = outbox_counts(ops)
     finally:
         lk.close()

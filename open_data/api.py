@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from open_data.store_files import store_response
 from warehouse.object_store import LocalObjectStore, ObjectNotFoundError, ObjectStore
@@ -729,10 +729,16 @@ class Api:
 ACTIONS = ("package_list", "package_show", "package_search", "datastore_search", "status_show")
 
 
-def create_app(source: ObjectStore | str | os.PathLike[str], threads: int = 2, memory_limit: str = "1GB") -> Starlette:
+def create_app(
+    source: ObjectStore | str | os.PathLike[str],
+    threads: int = 2,
+    memory_limit: str = "1GB",
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
     """The API over ``source``: an object store (folder or S3), or a folder path holding ``releases/``.
 
-    ``threads`` and ``memory_limit`` bound the DuckDB engine behind ``datastore_search``."""
+    ``threads`` and ``memory_limit`` bound the DuckDB engine behind ``datastore_search``; ``extra_routes`` mounts
+    further public endpoints beside it (e.g. the alert feeds of ``alerts.http``)."""
     store = as_store(source)
     api = Api(store, threads=threads, memory_limit=memory_limit)
 
@@ -782,6 +788,7 @@ def create_app(source: ObjectStore | str | os.PathLike[str], threads: int = 2, m
         Route("/api/action/{name}", action, methods=["GET", "POST"]),
         Route("/releases/{path:path}", stored, methods=["GET", "HEAD"], name="releases"),
         Route("/public/{path:path}", stored, methods=["GET", "HEAD"], name="public"),
+        *extra_routes,
     ]
 
     @contextlib.asynccontextmanager
@@ -808,8 +815,14 @@ def serve_api(
 class ApiServer:
     """Run the API in a background thread (tests, benchmarks, embedding): ``with ApiServer(store, port):``."""
 
-    def __init__(self, source: ObjectStore | str | os.PathLike[str], port: int, host: str = "127.0.0.1") -> None:
-        self.app = create_app(source)
+    def __init__(
+        self,
+        source: ObjectStore | str | os.PathLike[str],
+        port: int,
+        host: str = "127.0.0.1",
+        extra_routes: Sequence[BaseRoute] = (),
+    ) -> None:
+        self.app = create_app(source, extra_routes=extra_routes)
         config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
         self.url = f"http://{host}:{port}"

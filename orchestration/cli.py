@@ -327,17 +327,21 @@ def serve_api(
     threads: Annotated[int, typer.Option(help="DuckDB threads for datastore_search")] = 2,
     memory_limit: Annotated[str, typer.Option(help="DuckDB buffer memory limit, e.g. 1GB")] = "1GB",
 ) -> None:
-    """Serve the open-data portal, the CKAN-compatible read API and the public zone, from the object store."""
+    """Serve the open-data portal, the CKAN-compatible read API, the public zone and the public alert feeds
+    (/alerts/feed.atom, /alerts/<id>.cap.xml, /alerts/map, POST /alerts/<id>/ack?token=...)."""
     import uvicorn
 
+    from alerts.db import OpsDB
+    from alerts.http import alert_routes
     from ingest.cameras.metrics import instrument_asgi
     from open_data.api import create_app
     from warehouse.object_store import LocalObjectStore
 
     s = _settings(data_dir)
-    app_ = create_app(  # folder or S3, as configured
-        LocalObjectStore(root) if root else s.object_store(), threads=threads, memory_limit=memory_limit
-    )
+    store = LocalObjectStore(root) if root else s.object_store()  # folder or S3, as configured
+    # the alert feeds, CAP files, public alert map and acknowledgement links beside the open data
+    routes = alert_routes(store, ops=OpsDB(s.resolved_ops_db_url()), ack_secret=s.ack_secret.get_secret_value())
+    app_ = create_app(store, threads=threads, memory_limit=memory_limit, extra_routes=routes)
     uvicorn.run(instrument_asgi(app_) if metrics else app_, host=host, port=port, log_level="info")
 
 

@@ -197,6 +197,9 @@ MART_TABLES = ("risk_hourly_camera", "risk_hourly_kelurahan", "camera_uptime_dai
 
 def step_alerts(ctx: DemoContext) -> None:
     """Run the urgent-alert rules over the scores, deliver to the local outbox (CAP 1.2), export history."""
+    from datetime import timedelta
+
+    from alerts.ack import AckLinks
     from alerts.agreement import check_level_agreement
     from alerts.db import OpsDB
     from alerts.demo import run_alerts_demo
@@ -204,7 +207,15 @@ def step_alerts(ctx: DemoContext) -> None:
 
     s = ctx.settings
     with Lake(s.lake_config()) as lake:
-        summary = run_alerts_demo(lake, s.data_dir, ops_db_url=s.resolved_ops_db_url(), store=s.object_store())
+        links = AckLinks(s.ack_secret.get_secret_value(), s.open_data_base_url, timedelta(hours=s.ack_link_hours))
+        summary = run_alerts_demo(
+            lake,
+            s.data_dir,
+            ops_db_url=s.resolved_ops_db_url(),
+            store=s.object_store(),
+            ack_links=links,
+            base_url=s.open_data_base_url,
+        )
         ops = OpsDB(s.resolved_ops_db_url(), create=False)
         try:
             agreement = check_level_agreement(lake, ops)

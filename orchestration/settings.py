@@ -51,6 +51,10 @@ class PantauSettings(BaseSettings):
     log_level: str = "INFO"
     metrics_port: int = 0
     open_data_base_url: str = "http://127.0.0.1:8765/"
+    ack_secret: SecretStr = Field(
+        SecretStr("change-me-in-production"), description="HMAC secret of the alerts' acknowledgement links"
+    )
+    ack_link_hours: float = Field(24.0, description="how long an acknowledgement link stays valid")
     open_data_threshold: int = Field(10, description="Jaki counts below this are suppressed in open data")
     upkeep: dict[str, Any] = Field(
         default_factory=dict,

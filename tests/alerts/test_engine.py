@@ -138,12 +138,13 @@ def test_export_to_lake_and_feed(seeded: Lake, ops: OpsDB, tmp_path: Path, local
         e.get("href") for e in atom.iter("{http://www.w3.org/2005/Atom}link") if e.get("type") == "application/cap+xml"
     ]
     assert len(links) == 2
-    # links are the API's public addresses of the stored keys, never a local path or s3:// URI
-    assert all(h.startswith("http://127.0.0.1:8765/public/alerts/cap/") for h in links)
-    assert {h.removeprefix("http://127.0.0.1:8765/") for h in links} == {
-        k.key for k in local_store.list("public/alerts/cap/")
+    # links are the API's stable public addresses of each alert's latest CAP (alerts.http serves them from the
+    # store key public/alerts/<alert_id>.cap.xml), never a local path or s3:// URI
+    assert all(h.startswith("http://127.0.0.1:8765/alerts/") and h.endswith(".cap.xml") for h in links)
+    assert {"public/" + h.removeprefix("http://127.0.0.1:8765/") for h in links} <= {
+        k.key for k in local_store.list("public/alerts/")
     }
-    for key in [k.key for k in local_store.list("public/alerts/cap/")]:
+    for key in [k.key for k in local_store.list("public/alerts/") if k.key.endswith(".xml")]:
         validate_cap(local_store.get_bytes(key))
 
 

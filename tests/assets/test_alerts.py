@@ -18,12 +18,6 @@ from warehouse.lake import MIGRATIONS_DIR, Lake, LakeConfig
 from warehouse.migrations import migrate
 
 T0 = datetime(2026, 1, 15, 8, 0, tzinfo=UTC)
-SCORES_DDL = (
-    "CREATE TABLE IF NOT EXISTS frame_scores (camera_id VARCHAR, captured_at TIMESTAMPTZ, batch_id VARCHAR,"
-    " fire DOUBLE, smoke DOUBLE, flood DOUBLE, flood_depth_class INTEGER, persons DOUBLE, crowd_density DOUBLE,"
-    " crowd_level VARCHAR, crowd DOUBLE, motion DOUBLE, health VARCHAR, risk_level VARCHAR, risk_hazard VARCHAR,"
-    " model_version VARCHAR, features VARCHAR)"
-)
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +26,11 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mig = root / "migrations"
     mig.mkdir()
     for f in MIGRATIONS_DIR.glob("*.sql"):
-        if f.name.startswith(("0001_", "04")):
+        if f.name.startswith(("0001_", "01", "04")):
             shutil.copy(f, mig / f.name)
     data = root / "pantau-data"
     lake = Lake(LakeConfig(root=data))
     migrate(lake, mig)
-    lake.execute(SCORES_DDL)
     lake.append(
         "kelurahan",
         pa.Table.from_pylist(
@@ -79,13 +72,19 @@ def _resources(data_dir: Path) -> dict:
     }
 
 
+_TRACKERS: dict = {}
+
+
 def _land(data_dir: Path, values: list[float], start: datetime) -> None:
+    """Land fire scores with the levels the real level engine gives them (its state carries over, as in a worker)."""
+    from analytics.risk import assign_levels
+
     lake = Lake(LakeConfig(root=data_dir))
     rows = [
         {"camera_id": "cam-1", "captured_at": start + timedelta(seconds=5 * i), "fire": v, "smoke": 0.0, "health": "ok"}
         for i, v in enumerate(values)
     ]
-    lake.append("frame_scores", pa.Table.from_pylist(rows))
+    lake.append("frame_scores", pa.Table.from_pylist(assign_levels(rows, trackers=_TRACKERS)))
     lake.close()
 
 
@@ -112,7 +111,7 @@ def test_sensor_raises_and_delivers_then_history_exports(data_dir: Path) -> None
     ops.dispose()
     resources = _resources(data_dir)
 
-    _land(data_dir, [0.9, 0.1, 0.9, 0.1], T0)  # flicker: nothing
+    _land(data_dir, [0.9, 0.0, 0.9, 0.0], T0)  # flicker: nothing
     ctx = dg.build_sensor_context(resources=resources)
     result = urgent_alert_sensor(ctx)
     assert "0 transitions" in str(result.skip_message)
@@ -122,7 +121,7 @@ def test_sensor_raises_and_delivers_then_history_exports(data_dir: Path) -> None
     _land(data_dir, [0.9] * 4, T0 + timedelta(seconds=30))
     ctx2 = dg.build_sensor_context(resources=resources, cursor=cursor)
     result = urgent_alert_sensor(ctx2)
-    assert "1 transitions, 1 sent" in str(result.skip_message)
+    assert "1 transitions, 0 escalated, 1 sent" in str(result.skip_message)
     files = sorted((data_dir / "outbox" / "gulkarmat").glob("*.cap.xml"))
     assert len(files) == 1
     validate_cap(files[0].read_bytes())

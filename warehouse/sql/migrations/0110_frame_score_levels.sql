@@ -4,7 +4,3 @@ ALTER TABLE frame_scores ADD COLUMN level_fire VARCHAR;
 ALTER TABLE frame_scores ADD COLUMN level_smoke VARCHAR;
 ALTER TABLE frame_scores ADD COLUMN level_flood VARCHAR;
 ALTER TABLE frame_scores ADD COLUMN level_crowd VARCHAR;
-ALTER TABLE risk_hourly_camera ADD COLUMN fire_level_max VARCHAR;
-ALTER TABLE risk_hourly_camera ADD COLUMN smoke_level_max VARCHAR;
-ALTER TABLE risk_hourly_camera ADD COLUMN flood_level_max VARCHAR;
-ALTER TABLE risk_hourly_camera ADD COLUMN crowd_level_max VARCHAR;
