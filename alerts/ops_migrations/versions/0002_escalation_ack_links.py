@@ -21,8 +21,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("escalation_tier", sa.Integer(), server_default="0", nullable=False))
+    # a database made by a newer ``create_all`` and stamped at the baseline already has these: add what is missing
+    insp = sa.inspect(op.get_bind())
+    if "escalation_tier" not in {c["name"] for c in insp.get_columns("subscriptions")}:
+        with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+            batch_op.add_column(sa.Column("escalation_tier", sa.Integer(), server_default="0", nullable=False))
+    if not insp.has_table("alert_escalations"):
+        _create_escalations()
+    if not insp.has_table("alert_ack_tokens"):
+        _create_ack_tokens()
+
+
+def _create_escalations() -> None:
     op.create_table(
         "alert_escalations",
         sa.Column("alert_id", sa.String(length=64), nullable=False),
@@ -32,6 +42,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("alert_id", "tier"),
     )
+
+
+def _create_ack_tokens() -> None:
     op.create_table(
         "alert_ack_tokens",
         sa.Column("token_id", sa.String(length=64), nullable=False),
