@@ -45,6 +45,7 @@ PAGES = {
     ],
     "section_admin": [
         st.Page("views/quality.py", title=t("nav_quality"), icon=":material/monitor_heart:"),
+        st.Page("views/registry.py", title=t("nav_registry"), icon=":material/photo_camera:"),
         st.Page("views/subscriptions.py", title=t("nav_subscriptions"), icon=":material/mark_email_unread:"),
     ],
 }

@@ -13,6 +13,40 @@ LANGS: tuple[Lang, ...] = ("id", "en")
 DEFAULT_LANG: Lang = "id"
 
 STRINGS: dict[str, tuple[str, str]] = {
+    # camera registry (operator page)
+    "nav_registry": ("Registri kamera", "Camera registry"),
+    "reg_title": ("Registri kamera", "Camera registry"),
+    "reg_caption": (
+        "Kamera terencana, terpasang dan pensiun; setiap perubahan tercatat (siapa, kapan, apa). "
+        "Ubah lewat `pantau cameras add|import|edit|install|retire|accept-plan`.",
+        "Planned, installed and retired cameras; every change is recorded (who, when, what). "
+        "Change them with `pantau cameras add|import|edit|install|retire|accept-plan`.",
+    ),
+    "reg_live": ("Kamera aktif", "Live cameras"),
+    "reg_capturable": ("Aktif dengan stream", "Live with a stream"),
+    "reg_capturable_help": (
+        "Kamera aktif dengan stream HLS, RTSP, MJPEG atau snapshot; sisanya hanya punya halaman penampil.",
+        "Live cameras with an HLS, RTSP, MJPEG or snapshot stream; the others only have a viewer page.",
+    ),
+    "reg_planned": ("Terencana", "Planned"),
+    "reg_retired": ("Pensiun", "Retired"),
+    "reg_planned_help": (
+        "Lokasi rencana yang diterima (`pantau cameras accept-plan`); masuk cakupan setelah terpasang.",
+        "Plan sites accepted (`pantau cameras accept-plan`); they count in coverage once installed.",
+    ),
+    "reg_status_installed": ("terpasang", "installed"),
+    "reg_status_planned": ("terencana", "planned"),
+    "reg_status_retired": ("pensiun", "retired"),
+    "reg_cameras": ("Kamera", "Cameras"),
+    "reg_by_kota": ("Terencana vs aktif per kota", "Planned vs live by kota"),
+    "reg_history": ("Riwayat", "History"),
+    "reg_live_on": ("Tanggal", "Date"),
+    "reg_live_on_count": ("Kamera aktif pada {day}", "Cameras live on {day}"),
+    "reg_search": ("Cari id atau nama", "Search id or name"),
+    "reg_updated": ("Diubah", "Changed"),
+    "reg_has_secret": ("Kredensial (referensi)", "Credentials (reference)"),
+    "reg_changes": ("Perubahan terakhir", "Latest changes"),
+    "reg_rejects": ("Baris impor yang ditolak", "Rejected import rows"),
     # app / navigation
     "app_title": ("Pantau — Jakarta", "Pantau — Jakarta"),
     "language": ("Bahasa", "Language"),

@@ -140,10 +140,22 @@ def _what_if(api: Any) -> None:
     _sites_table(result.candidates)
 
 
+def _planned_vs_live() -> None:
+    """Registry counts: coverage counts live (installed) cameras; planned ones count once installed."""
+    from dashboards.data import registry as reg
+
+    counts = {str(r["status"]): int(r["n"]) for r in data.query(reg.REGISTRY_STATUS, live=True).to_dict("records")}
+    m1, m2 = st.columns(2, border=True)
+    m1.metric(t("reg_live"), ui.fmt_int(counts.get("installed", 0)))
+    m2.metric(t("reg_planned"), ui.fmt_int(counts.get("planned", 0)), help=t("reg_planned_help"))
+
+
 def render() -> None:
     ui.page_header("planning_title")
     if not ui.require_lake():
         return
+    with ui.section():
+        _planned_vs_live()
     c1, c2 = st.columns(2)
     with c1, ui.section():
         st.subheader(t("coverage_by_layer"))

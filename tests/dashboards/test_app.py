@@ -23,6 +23,7 @@ PAGES = (
     "views/quality.py",
     "views/planning.py",
     "views/open_data.py",
+    "views/registry.py",
 )
 
 
@@ -76,6 +77,7 @@ EMPTY_LAKE_EXPECT = {
     "views/quality.py": "no_asset_checks",
     "views/planning.py": "empty_table",
     "views/open_data.py": "no_releases",
+    "views/registry.py": "empty_table",
 }
 
 
@@ -281,3 +283,40 @@ def test_camera_without_recent_data_shows_empty_timelines(populated_dir: Path) -
     assert_clean(at)
     assert translate("no_keyframe") in texts(at)
     assert translate("no_level_changes") in texts(at)
+
+
+def test_registry_page_counts_planned_live_retired_and_lists_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.reference.loaders import load_kelurahan
+    from ingest.registry import ops
+
+    root = tmp_path / "pantau-data"
+    with Lake(LakeConfig(root=root)) as lake:
+        migrate(lake)
+        lake.replace("kelurahan", load_kelurahan().table)
+        when = datetime.now(UTC) - timedelta(days=3)
+        rows = [
+            {"camera_id": f"c{i}", "lat": -6.2 - i * 0.01, "lon": 106.82, "stream_url": f"http://cams.example/{i}.jpg"}
+            for i in range(3)
+        ] + [{"camera_id": "v1", "lat": -6.15, "lon": 106.85, "stream_url": "https://viewer.example/camera/1"}]
+        ops.import_cameras(lake, rows, actor="importer", now=when)
+        ops.import_cameras(
+            lake, [{"camera_id": "p1", "lat": -6.17, "lon": 106.8, "status": "planned"}], actor="planner"
+        )
+        ops.retire_camera(lake, "c0", actor="ops-officer", reason="dismantled")
+    monkeypatch.setenv("PANTAU_DATA_DIR", str(root))
+    at = open_page("views/registry.py", lang="en")
+    m = metrics(at)
+    assert m[translate("reg_live", "en")] == "3"
+    assert m[translate("reg_capturable", "en")] == "2"  # the viewer-only camera has no stream yet
+    assert m[translate("reg_planned", "en")] == "1"
+    assert m[translate("reg_retired", "en")] == "1"
+    frames = [df.value for df in at.dataframe]
+    changes = next(f for f in frames if "actor" in f.columns)
+    assert {"importer", "planner", "ops-officer"} <= set(changes["actor"])
+    assert "status: installed → retired" in " ".join(changes["fields"])
+    at = open_page("views/planning.py", lang="en")
+    assert metrics(at)[translate("reg_planned", "en")] == "1"
