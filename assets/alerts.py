@@ -14,7 +14,8 @@ from alerts.engine import AlertEngine, decision_summary, kelurahan_geometry
 from alerts.escalation import escalate_due
 from alerts.export import export_alerts_to_lake, publish_cap_and_feed
 from alerts.outbox import Dispatcher, DispatchStats, RetryPolicy, outbox_counts
-from orchestration.resources import LakeResource, ObjectStoreResource
+from orchestration.resources import LakeResource, ObjectStoreResource, SettingsResource
+from orchestration.settings import PantauSettings
 from warehouse.lake import LakeError
 
 SENSOR_INTERVAL_S = 10
@@ -23,13 +24,13 @@ SENSOR_INTERVAL_S = 10
 DISPATCH_BUDGET_S = 5.0
 
 
-class AlertsOpsResource(dg.ConfigurableResource):
+class AlertsOpsResource(SettingsResource):
     """The alerts operational DB (SQLite in data_dir, or PostgreSQL) and the delivery channels.
 
-    Unset fields are resolved from the platform settings (``PANTAU_*``) when a run launches.
+    Unset fields take the platform settings (``PANTAU_*`` over the ``PANTAU_CONFIG`` file) loaded when a run or
+    sensor starts.
     """
 
-    data_dir: str = ""
     ops_db_url: str = ""
     allow_private_webhooks: bool | None = None
     allow_http_webhooks: bool | None = None
@@ -48,54 +49,33 @@ class AlertsOpsResource(dg.ConfigurableResource):
 
     def public_base_url(self) -> str:
         """The open-data API's address, under which CAP links to blurred keyframes resolve."""
-        from orchestration.settings import load_settings
+        return self.get().open_data_base_url
 
-        return load_settings(data_dir=Path(self.data_dir) if self.data_dir else None).open_data_base_url
-
-    def _resolved(self) -> "AlertsOpsResource":
-        from orchestration.settings import load_settings
-
-        s = load_settings(data_dir=Path(self.data_dir) if self.data_dir else None)
-        return AlertsOpsResource(
-            data_dir=self.data_dir or str(s.data_dir),
-            ops_db_url=self.ops_db_url or s.ops_db_url,
-            allow_private_webhooks=s.allow_private_webhooks
-            if self.allow_private_webhooks is None
-            else self.allow_private_webhooks,
-            allow_http_webhooks=s.allow_http_webhooks if self.allow_http_webhooks is None else self.allow_http_webhooks,
-            smtp_host=self.smtp_host or s.smtp_host,
-            smtp_port=self.smtp_port or s.smtp_port,
-            smtp_sender=self.smtp_sender or s.smtp_sender,
-            mqtt_broker=self.mqtt_broker or s.mqtt_broker,
-            max_attempts=self.max_attempts,
-        )
+    def resolved(self) -> PantauSettings:
+        """The settings with this resource's set fields applied over them."""
+        texts = ("ops_db_url", "smtp_host", "smtp_sender", "mqtt_broker")
+        update: dict[str, object] = {f: getattr(self, f) for f in texts if getattr(self, f)}
+        for flag in ("allow_private_webhooks", "allow_http_webhooks"):
+            if getattr(self, flag) is not None:
+                update[flag] = getattr(self, flag)
+        if self.smtp_port:
+            update["smtp_port"] = self.smtp_port
+        return self.get().model_copy(update=update)
 
     def url(self) -> str:
-        if not self.data_dir:
-            return self._resolved().url()
-        if self.ops_db_url:
-            return self.ops_db_url
-        path = Path(self.data_dir).resolve() / "ops.sqlite"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{path}"
+        return self.resolved().resolved_ops_db_url()
 
     def get_ops(self) -> OpsDB:
         return OpsDB(self.url())
 
     def channels(self) -> ChannelRegistry:
-        if (
-            not self.data_dir
-            or self.allow_http_webhooks is None
-            or self.allow_private_webhooks is None
-            or not self.smtp_host
-        ):
-            return self._resolved().channels()
-        schemes = ("https", "http") if self.allow_http_webhooks else ("https",)
+        s = self.resolved()
+        schemes = ("https", "http") if s.allow_http_webhooks else ("https",)
         return ChannelRegistry.default(
-            webhook_policy=WebhookPolicy(allowed_schemes=schemes, allow_private=self.allow_private_webhooks),
-            smtp=SmtpConfig(host=self.smtp_host, port=self.smtp_port, sender=self.smtp_sender),
-            mqtt_broker=self.mqtt_broker,
-            outbox_dir=Path(self.data_dir) / "outbox",
+            webhook_policy=WebhookPolicy(allowed_schemes=schemes, allow_private=s.allow_private_webhooks),
+            smtp=SmtpConfig(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_sender),
+            mqtt_broker=s.mqtt_broker,
+            outbox_dir=Path(s.data_dir) / "outbox",
         )
 
     def dispatch(self, ops: OpsDB, budget_s: float = DISPATCH_BUDGET_S) -> DispatchStats:
@@ -200,5 +180,3 @@ defs = dg.Definitions(
     jobs=[alert_history_job],
     schedules=[alert_history_schedule],
 )
-# The lead binds the resource key ``ops_db`` in orchestration/definitions.py, e.g.
-# ``"ops_db": AlertsOpsResource(data_dir=dg.EnvVar("PANTAU_DATA_DIR"), ops_db_url=dg.EnvVar("PANTAU_OPS_DB_URL"))``.

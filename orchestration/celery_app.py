@@ -1,45 +1,45 @@
-"""The distributed executor: dagster-celery configured from the environment.
+"""The distributed executor: dagster-celery (or Kubernetes) configured from the platform settings.
 
-``pantau_executor()`` returns the executor the lead sets on ``Definitions(executor=...)``:
+``pantau_executor(settings)`` returns the executor that ``orchestration.definitions`` sets on
+``Definitions(executor=...)``, chosen by ``settings.executor`` when the code location loads:
 
-* ``PANTAU_EXECUTOR=celery``: ``dagster_celery.celery_executor`` on ``PANTAU_CELERY_BROKER`` /
-  ``PANTAU_CELERY_BACKEND`` / ``PANTAU_CELERY_QUEUE`` (read by Dagster at launch through ``{"env": ...}``,
-  never at import), with retries enabled. Workers run
-  ``celery -A dagster_celery.app worker -Q $PANTAU_CELERY_QUEUE`` with ``deploy/celery`` on PYTHONPATH
-  (``dagster_celery_config.py`` there reads the same variables).
-* ``PANTAU_EXECUTOR=k8s``: ``dagster_k8s.k8s_job_executor`` (one pod per step, ``K8S_EXECUTOR_CONFIG``; needs the
-  ``k8s`` extra, ``pip install pantau[k8s]``).
-* otherwise the multiprocess executor (one machine, the default).
+* ``celery``: ``dagster_celery.celery_executor`` on ``settings.celery_broker`` / ``celery_backend`` /
+  ``celery_queue``, with retries enabled. Workers run ``celery -A dagster_celery.app worker -Q <queue>`` with
+  ``deploy/celery`` on PYTHONPATH; ``dagster_celery_config.py`` there loads the same settings.
+* ``k8s``: ``dagster_k8s.k8s_job_executor`` (one pod per step, ``K8S_EXECUTOR_CONFIG``; needs the ``k8s`` extra,
+  ``pip install pantau[k8s]``).
+* ``multiprocess`` (the default): the multiprocess executor, one machine.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import dagster as dg
 
-CELERY_EXECUTOR_CONFIG: dict[str, Any] = {
-    "broker": {"env": "PANTAU_CELERY_BROKER"},
-    "backend": {"env": "PANTAU_CELERY_BACKEND"},
-    "config_source": {
-        "task_default_queue": "dagster",
-        "worker_prefetch_multiplier": 1,
-        "broker_connection_retry_on_startup": True,
-    },
-    "retries": {"enabled": {}},
+from orchestration.settings import PantauSettings, load_settings
+
+#: Celery settings shared by the Dagster side (``config_source``) and the workers (``deploy/celery``)
+CELERY_TASK_SETTINGS: dict[str, Any] = {
+    "worker_prefetch_multiplier": 1,
+    "broker_connection_retry_on_startup": True,
 }
 
 
-def celery_executor_def() -> dg.ExecutorDefinition:
+def celery_config(settings: PantauSettings) -> dict[str, Any]:
+    """The dagster-celery executor config for these settings."""
+    return {
+        "broker": settings.celery_broker,
+        "backend": settings.celery_backend,
+        "config_source": {**CELERY_TASK_SETTINGS, "task_default_queue": settings.celery_queue},
+        "retries": {"enabled": {}},
+    }
+
+
+def celery_executor_def(settings: PantauSettings | None = None) -> dg.ExecutorDefinition:
     from dagster_celery import celery_executor
 
-    cfg = dict(CELERY_EXECUTOR_CONFIG)
-    cfg["config_source"] = {
-        **cfg["config_source"],
-        "task_default_queue": os.environ.get("PANTAU_CELERY_QUEUE", "dagster"),
-    }
-    return celery_executor.configured(cfg, name="pantau_celery")
+    return celery_executor.configured(celery_config(settings or load_settings()), name="pantau_celery")
 
 
 K8S_EXECUTOR_CONFIG: dict[str, Any] = {
@@ -51,11 +51,10 @@ K8S_EXECUTOR_CONFIG: dict[str, Any] = {
 }
 
 
-def pantau_executor(kind: str | None = None) -> dg.ExecutorDefinition:
-    kind = (kind or os.environ.get("PANTAU_EXECUTOR", "multiprocess")).lower()
-    if kind == "celery":
-        return celery_executor_def()
-    if kind == "k8s":
+def pantau_executor(settings: PantauSettings) -> dg.ExecutorDefinition:
+    if settings.executor == "celery":
+        return celery_executor_def(settings)
+    if settings.executor == "k8s":
         from dagster_k8s import k8s_job_executor
 
         return k8s_job_executor.configured(K8S_EXECUTOR_CONFIG, name="pantau_k8s")

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestration.cli_cameras import cameras_app
-from orchestration.settings import load_settings
+from orchestration.settings import PantauSettings, load_settings
 
 app = typer.Typer(
     help="Pantau: Jakarta CCTV + Jaki data platform.",
@@ -40,17 +40,24 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def _settings(data_dir: Path | None) -> Any:
-    s = load_settings(data_dir=data_dir)
-    os.environ["PANTAU_DATA_DIR"] = str(s.data_dir)  # so Dagster resources launched from here agree
-    return s
+#: the settings loaded once when this invocation started (set by ``_main``)
+_launch: dict[str, PantauSettings] = {}
+
+
+def _settings(data_dir: Path | None) -> PantauSettings:
+    """The settings loaded once when the command started, with its ``--data-dir`` applied."""
+    s = _launch.get("settings") or load_settings()
+    return s.model_copy(update={"data_dir": data_dir}) if data_dir is not None else s
 
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging")] = False) -> None:
     from orchestration.logging_config import configure_logging
 
-    configure_logging(level="DEBUG" if verbose else os.environ.get("PANTAU_LOG_LEVEL", "WARNING"))
+    _launch["settings"] = s = load_settings()
+    # a terminal command logs warnings only, unless a log level is configured (environment or config file)
+    level = "DEBUG" if verbose else (s.log_level if "log_level" in s.model_fields_set else "WARNING")
+    configure_logging(level=level, settings=s)
 
 
 @app.command()
@@ -225,7 +232,10 @@ def capture(
     metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port (0 = off)")] = 0,
     worker_id: Annotated[str | None, typer.Option(help="Worker id (default: host-pid)")] = None,
 ) -> None:
-    """Run a long-lived capture worker: sample, check health, score, land micro-batches (SIGTERM flushes)."""
+    """Run a long-lived capture worker: sample, check health, score, land micro-batches (SIGTERM flushes).
+
+    Scoring follows the scoring setting (PANTAU_SCORING): vision (default) or passthrough (no hazard detection).
+    """
     from ingest.cameras.worker import run_capture_command
     from warehouse.lake import Lake
 
@@ -238,7 +248,7 @@ def capture(
             None, s.object_store(), lease_dsn=lease_dsn or s.lease_dsn or s.pg_dsn, ttl_s=lease_ttl,
             heartbeat_s=heartbeat, interval_s=interval, flush_every_s=flush_every, duration_s=duration,
             cameras_file=cameras_file, max_threads=max_threads, metrics_port=metrics_port or s.metrics_port,
-            public_keyframes=public_keyframes, worker_id=worker_id,
+            public_keyframes=public_keyframes, worker_id=worker_id, scoring=s.scoring,
             lake_factory=lambda: Lake(lake_config, read_only=True), secrets_file=str(s.resolved_secrets_file()),
         )  # fmt: skip
         console.print(stats)
@@ -248,6 +258,7 @@ def capture(
             lake, s.object_store(), shard=shard, interval_s=interval, flush_every_s=flush_every, duration_s=duration,
             cameras_file=cameras_file, camera_ids=camera_id, max_threads=max_threads, public_keyframes=public_keyframes,
             secrets_file=str(s.resolved_secrets_file()),
+            scoring=s.scoring,
         )  # fmt: skip
     console.print(stats)
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import warnings
 
 import dagster as dg
 
 from orchestration.resources import LakeResource, ObjectStoreResource, SettingsResource
+from orchestration.settings import PantauSettings, load_settings
 
-log = logging.getLogger(__name__)
-
-#: domain modules, each exposing ``defs: dg.Definitions`` (loaded if present)
+#: domain modules, each exposing ``defs: dg.Definitions``; a module that fails to import fails the code location
 DOMAIN_MODULES = [
     "assets.reference",
     "assets.cameras",
@@ -27,27 +25,21 @@ DOMAIN_MODULES = [
 
 
 def _domain_defs() -> list[dg.Definitions]:
-    found = []
-    for name in DOMAIN_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        found.append(module.defs)
-    return found
+    return [importlib.import_module(name).defs for name in DOMAIN_MODULES]
 
 
-def build_resources() -> dict[str, object]:
-    """Resources resolve PANTAU_* settings when a run launches, never at import."""
+def build_resources(data_dir: str = "") -> dict[str, object]:
+    """Resources load the settings when a run or sensor first uses them, never at import.
+
+    ``data_dir`` (e.g. a CLI ``--data-dir``) overrides the configured data folder.
+    """
     from assets.alerts import AlertsOpsResource
 
     return {
-        "lake": LakeResource(),
-        "store": ObjectStoreResource(),
-        "settings": SettingsResource(),
-        "ops_db": AlertsOpsResource(),
+        "lake": LakeResource(data_dir=data_dir),
+        "store": ObjectStoreResource(data_dir=data_dir),
+        "settings": SettingsResource(data_dir=data_dir),
+        "ops_db": AlertsOpsResource(data_dir=data_dir),
     }
 
 
@@ -67,8 +59,12 @@ def _freshness_policies() -> dict[str, object]:
     }
 
 
-def build_defs() -> dg.Definitions:
-    """Merge the domain definitions and apply global policy once: resources, executor, freshness."""
+def build_defs(settings: PantauSettings | None = None) -> dg.Definitions:
+    """Merge the domain definitions and apply global policy once: resources, executor, freshness.
+
+    The executor follows ``settings.executor`` (settings loaded now, when the code location loads, if not given);
+    given settings also fix the resources' data folder.
+    """
     from orchestration.celery_app import pantau_executor
 
     merged = dg.Definitions.merge(*_domain_defs())
@@ -83,8 +79,14 @@ def build_defs() -> dg.Definitions:
         merged = merged.map_asset_specs(func=_apply)
     return dg.Definitions.merge(
         merged,
-        dg.Definitions(resources=build_resources(), executor=pantau_executor()),
+        dg.Definitions(
+            resources=build_resources(str(settings.data_dir) if settings else ""),
+            executor=pantau_executor(settings or load_settings()),
+        ),
     )
 
 
-defs = build_defs()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What Dagster loads (``-m orchestration.definitions``): the settings are read here, at load, not at import."""
+    return build_defs()

@@ -28,6 +28,15 @@ class DemoContext:
     console: Console
     seconds: int
     facts: dict[str, Any] = field(default_factory=dict)
+    _defs: Any = None
+
+    def defs(self) -> Any:
+        """The platform's Dagster definitions, built once with these settings."""
+        if self._defs is None:
+            from orchestration.definitions import build_defs
+
+            self._defs = build_defs(self.settings)
+        return self._defs
 
 
 Step = Callable[[DemoContext], None]
@@ -60,11 +69,8 @@ def _record_checks(ctx: DemoContext, instance: Any, run_id: str) -> None:
 
 def step_reference(ctx: DemoContext) -> None:
     """Migrate the lake and load the Jakarta reference data through the Dagster job."""
-    os.environ["PANTAU_DATA_DIR"] = str(ctx.settings.data_dir)
-    from orchestration.definitions import defs
-
     instance = _dagster_instance(ctx.settings)
-    job = defs.resolve_job_def("reference_job")
+    job = ctx.defs().resolve_job_def("reference_job")
     result = job.execute_in_process(instance=instance, run_config=QUIET)
     _record_checks(ctx, instance, result.run_id)
     if not result.success:
@@ -75,12 +81,11 @@ def step_reference(ctx: DemoContext) -> None:
 def _run_job(
     ctx: DemoContext, name: str, run_config: dict[str, Any] | None = None, partition_key: str | None = None
 ) -> Any:
-    os.environ["PANTAU_DATA_DIR"] = str(ctx.settings.data_dir)
-    from orchestration.definitions import defs
-
     instance = _dagster_instance(ctx.settings)
-    result = defs.resolve_job_def(name).execute_in_process(
-        instance=instance, run_config={**QUIET, **(run_config or {})}, partition_key=partition_key
+    result = (
+        ctx.defs()
+        .resolve_job_def(name)
+        .execute_in_process(instance=instance, run_config={**QUIET, **(run_config or {})}, partition_key=partition_key)
     )
     _record_checks(ctx, instance, result.run_id)
     if not result.success:
@@ -105,7 +110,9 @@ def step_cameras(ctx: DemoContext) -> None:
         for r in rows:
             kinds[r["stream_kind"]] = kinds.get(r["stream_kind"], 0) + 1
         ctx.console.print(f"  {len(rows)} simulated cameras on loopback: {kinds}")
-        stats = capture_for([spec_from_mapping(r) for r in rows], store, float(ctx.seconds), interval_s=1.0)
+        stats = capture_for(
+            [spec_from_mapping(r) for r in rows], store, float(ctx.seconds), interval_s=1.0, scoring=s.scoring
+        )
     finally:
         srv.stop()
     ctx.console.print(f"  capture: {stats}")

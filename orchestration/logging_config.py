@@ -3,18 +3,20 @@
 ``configure_logging()`` is called once by each entry point (capture worker, API, Dagster code location via
 ``deploy/dagster.yaml``'s ``python_logs.dagster_handler_config``). Fields: ``ts`` (UTC ISO-8601), ``level``,
 ``logger``, ``msg``, ``process``, ``thread``, ``exc`` (traceback text) and every ``extra={...}`` key, e.g.
-``log.info("landed", extra={"camera_id": c, "rows": n})``. ``PANTAU_LOG_FORMAT=text`` switches to plain lines
-for a terminal, ``PANTAU_LOG_LEVEL`` sets the level.
+``log.info("landed", extra={"camera_id": c, "rows": n})``. The settings ``log_format`` (``text``: plain lines
+for a terminal) and ``log_level`` apply unless the caller passes explicit values.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestration.settings import PantauSettings
 
 from ingest.registry.secrets import RedactFilter
 
@@ -53,10 +55,19 @@ def configure_logging(
     fmt: str | None = None,
     stream: IO[str] | None = None,
     static: dict[str, Any] | None = None,
+    settings: PantauSettings | None = None,
 ) -> logging.Handler:
-    """Replace the root handlers with one JSON (or text) handler; returns it. Idempotent."""
-    level = level or os.environ.get("PANTAU_LOG_LEVEL", "INFO")
-    fmt = (fmt or os.environ.get("PANTAU_LOG_FORMAT", "json")).lower()
+    """Replace the root handlers with one JSON (or text) handler; returns it. Idempotent.
+
+    ``level``/``fmt`` default to the ``settings``' ``log_level``/``log_format`` (loaded now when not given).
+    """
+    if level is None or fmt is None:
+        from orchestration.settings import load_settings
+
+        s = settings or load_settings()
+        level = level or s.log_level
+        fmt = fmt or s.log_format
+    fmt = fmt.lower()
     handler = logging.StreamHandler(stream or sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter(static))

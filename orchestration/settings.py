@@ -1,25 +1,84 @@
 """One typed settings object for the whole platform.
 
-Read at launch (never at import time): environment variables prefixed ``PANTAU_`` and an
-optional TOML file named by ``PANTAU_CONFIG``. Pure code receives explicit config objects
-built from these settings; only orchestration and the CLI read them.
+Read once at launch by each entry point (CLI command, Dagster resources when a run or sensor starts, the
+dashboards server, Celery workers, capture workers), never at import time. Precedence, highest first:
+
+1. explicit overrides (``load_settings(data_dir=...)``, e.g. a CLI ``--data-dir`` flag);
+2. environment variables ``PANTAU_<FIELD>`` (e.g. ``PANTAU_LAKE_CATALOG=postgres``);
+3. the TOML file named by ``PANTAU_CONFIG``: its ``[pantau]`` table, or the whole file without one;
+4. the defaults below.
+
+An unknown key in the TOML file is an error (a typo there would otherwise be silently ignored). Pure code
+receives explicit config objects built from these settings; only orchestration, the CLI and the dashboards
+read them.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from warehouse.lake import LakeConfig, S3Config
 from warehouse.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
 
+CONFIG_ENV = "PANTAU_CONFIG"
+
+
+class SettingsError(ValueError):
+    """The configuration file cannot be used (missing, not TOML, unknown keys)."""
+
+
+class TomlFileSource(PydanticBaseSettingsSource):
+    """Values from the TOML file named by ``PANTAU_CONFIG`` (nothing when the variable is unset)."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        name = os.environ.get(CONFIG_ENV, "")
+        self.path = Path(name).expanduser() if name else None
+        self.values = self._read() if self.path is not None else {}
+
+    def _read(self) -> dict[str, Any]:
+        assert self.path is not None
+        try:
+            data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"{CONFIG_ENV}={self.path}: cannot read it ({exc.strerror})") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{CONFIG_ENV}={self.path}: not valid TOML ({exc})") from exc
+        table = data.get("pantau", data)
+        if not isinstance(table, dict):
+            raise SettingsError(f"{CONFIG_ENV}={self.path}: [pantau] must be a table")
+        unknown = sorted(set(table) - set(self.settings_cls.model_fields))
+        if unknown:
+            raise SettingsError(f"{CONFIG_ENV}={self.path}: unknown setting(s) {', '.join(unknown)}")
+        return table
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.values)
+
 
 class PantauSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PANTAU_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlFileSource(settings_cls))
 
     data_dir: Path = Field(Path("pantau-data"), description="root of the embedded lake, landing zone and ops DB")
     lake_catalog: Literal["sqlite", "postgres"] = Field("sqlite", description="the one lake switch")
@@ -60,6 +119,11 @@ class PantauSettings(BaseSettings):
         default_factory=dict,
         description="lake upkeep policy ([pantau.upkeep] in the config file; see warehouse.upkeep.policy_from_mapping)",
     )
+    scoring: Literal["vision", "passthrough"] = Field(
+        "vision",
+        description="capture scoring: the vision pipeline, or pass-through (motion and health only, hazard scores "
+        "NULL, no alerts; recorded per frame and shown in camera health)",
+    )
 
     def s3_config(self) -> S3Config:
         return S3Config(
@@ -91,20 +155,18 @@ class PantauSettings(BaseSettings):
         return Path(self.secrets_file) if self.secrets_file else Path(self.data_dir) / "secrets" / "cameras.json"
 
     def resolved_ops_db_url(self) -> str:
-        if self.ops_db_url:
-            return self.ops_db_url
-        Path(self.data_dir).mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{(Path(self.data_dir) / 'ops.sqlite').resolve()}"
+        """The one place the operational DB URL is decided: ``ops_db_url``, else ``<data_dir>/ops.sqlite``."""
+        from alerts.db import sqlite_url
+
+        return self.ops_db_url or sqlite_url(str(self.data_dir))
+
+    def existing_ops_db_url(self) -> str | None:
+        """:meth:`resolved_ops_db_url` for readers that must not create one: None while the embedded file is absent."""
+        if self.ops_db_url or (Path(self.data_dir) / "ops.sqlite").exists():
+            return self.resolved_ops_db_url()
+        return None
 
 
-def load_settings(config_file: Path | None = None, **overrides: object) -> PantauSettings:
-    """Build settings from env vars, an optional TOML file (``[pantau]`` table) and overrides."""
-    import os
-
-    values: dict[str, object] = {}
-    path = config_file or (Path(os.environ["PANTAU_CONFIG"]) if os.environ.get("PANTAU_CONFIG") else None)
-    if path is not None:
-        data = tomllib.loads(Path(path).read_text())
-        values.update(data.get("pantau", data))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return PantauSettings(**values)  # type: ignore[arg-type]
+def load_settings(**overrides: Any) -> PantauSettings:
+    """Settings from overrides (None means "not given"), ``PANTAU_*`` variables, the ``PANTAU_CONFIG`` file."""
+    return PantauSettings(**{k: v for k, v in overrides.items() if v is not None})

@@ -12,6 +12,16 @@ from warehouse.migrations import migrate
 from warehouse.object_store import LocalObjectStore
 
 
+@pytest.fixture(autouse=True)
+def _no_user_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests start from the defaults: no ``PANTAU_CONFIG`` file and no ``PANTAU_<setting>`` from the caller's shell."""
+    from orchestration.settings import CONFIG_ENV, PantauSettings
+
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    for name in PantauSettings.model_fields:
+        monkeypatch.delenv(f"PANTAU_{name.upper()}", raising=False)
+
+
 @pytest.fixture
 def lake_config(tmp_path: Path) -> LakeConfig:
     return LakeConfig(root=tmp_path / "pantau-data")

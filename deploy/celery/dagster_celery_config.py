@@ -4,28 +4,30 @@ Put this folder on PYTHONPATH of every worker and start it with
 
     PYTHONPATH=deploy/celery:. celery -A dagster_celery.app worker -Q dagster --concurrency 2 -n pantau-%h-1
 
-The Dagster side (``celery_executor`` config in orchestration / the job's run config) must name the same
-broker, backend and queue. Environment:
+Broker, backend and queue come from the platform settings loaded once when the worker starts (``PANTAU_*``
+variables over the ``PANTAU_CONFIG`` TOML file), the same settings the Dagster side's executor uses:
 
-    PANTAU_CELERY_BROKER   pyamqp://guest:guest@rabbitmq:5672//  (or redis://redis:6379/0)
-    PANTAU_CELERY_BACKEND  rpc:// with RabbitMQ, redis://redis:6379/1 with Redis
-    PANTAU_CELERY_QUEUE    dagster (the queue this worker consumes; -Q wins if given)
+    celery_broker   pyamqp://guest:guest@rabbitmq:5672//  (or redis://redis:6379/0)
+    celery_backend  rpc:// with RabbitMQ, redis://redis:6379/1 with Redis
+    celery_queue    dagster (the queue this worker consumes; -Q wins if given)
 """
 
-import os
+from orchestration.celery_app import CELERY_TASK_SETTINGS
+from orchestration.settings import load_settings
 
-broker_url = os.environ.get("PANTAU_CELERY_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//")
-result_backend = os.environ.get("PANTAU_CELERY_BACKEND", "rpc://")
-task_default_queue = os.environ.get("PANTAU_CELERY_QUEUE", "dagster")
+_settings = load_settings()
+broker_url = _settings.celery_broker
+result_backend = _settings.celery_backend
+task_default_queue = _settings.celery_queue
 
 # one step per worker slot at a time: a long step never hoards queued steps another worker could run
-worker_prefetch_multiplier = 1
+worker_prefetch_multiplier = CELERY_TASK_SETTINGS["worker_prefetch_multiplier"]
 # a step is acknowledged only when it finished: a worker killed mid-step gives the message back to the broker
 task_acks_late = True
 task_reject_on_worker_lost = True
 # survive broker restarts: reconnect forever with backoff instead of exiting
 broker_connection_retry = True
-broker_connection_retry_on_startup = True
+broker_connection_retry_on_startup = CELERY_TASK_SETTINGS["broker_connection_retry_on_startup"]
 broker_connection_max_retries = None
 broker_heartbeat = 30
 broker_transport_options = {

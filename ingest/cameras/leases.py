@@ -347,6 +347,7 @@ def run_leased_capture(
     metrics: Any = None,
     follow: Any = None,
     secrets: Any = None,
+    scoring: str = "vision",
 ) -> LeasedRunStats:
     """Capture whatever cameras of ``cameras`` (CameraSpec) the leases give this worker, until stopped.
 
@@ -359,8 +360,11 @@ def run_leased_capture(
     restart: before every heartbeat it asks for changes; a new camera joins the lease inventory (claimable at
     this heartbeat), a retired one leaves it and is dropped at once, and a changed one (URL, kind, secret,
     interval) is reopened with its new spec. A change is in effect within one heartbeat (< the lease ttl).
+    ``scoring``: ``vision`` or ``passthrough`` (``ingest.cameras.passthrough.analyzer_factory``), unless
+    ``analyzer_factory`` is given.
     """
     from ingest.cameras import worker as W
+    from ingest.cameras.passthrough import analyzer_factory as make_analyzer_factory
 
     specs = {c.camera_id: c for c in cameras}
     stop = stop_event or threading.Event()
@@ -382,7 +386,7 @@ def run_leased_capture(
         store,
         interval_s=interval_s,
         flush_every_s=flush_every_s,
-        analyzer_factory=analyzer_factory or W.default_analyzer_factory(),
+        analyzer_factory=analyzer_factory or make_analyzer_factory(scoring),
         worker_id=wid,
         config=cfg,
         blur=blur_fn,
@@ -520,6 +524,7 @@ def run_leased_capture_command(
     worker_id: str | None = None,
     lake_factory: Callable[[], Any] | None = None,
     secrets_file: str | None = None,
+    scoring: str = "vision",
 ) -> dict[str, Any]:
     """What ``pantau capture --lease`` runs: cameras from the lake (or a file), leased from PostgreSQL, until
     SIGTERM/SIGINT (or ``duration_s``); serves Prometheus metrics on ``metrics_port`` (0 = off).
@@ -556,6 +561,7 @@ def run_leased_capture_command(
             metrics=metrics,
             follow=follow,
             secrets=SecretResolver(secrets_file),
+            scoring=scoring,
         )
     finally:
         if server is not None:

@@ -1,10 +1,12 @@
-"""Analyzer protocol and the pass-through analyzer used until the vision pipeline is importable.
+"""Analyzer protocol, the scoring switch and the pass-through analyzer.
 
 The capture worker talks to an analyzer through ``Analyzer`` (the shape of
 ``analytics.vision.pipeline.CameraAnalyzer``): ``process(frame, ts, health) -> scores`` where ``scores``
 has ``.to_row() -> dict`` with the ``frame_scores`` columns (minus camera_id/captured_at/batch_id).
-``default_analyzer_factory`` returns the real ``CameraAnalyzer`` when ``analytics.vision.pipeline`` imports,
-else ``PassthroughAnalyzer`` (motion + health only, hazard scores NULL).
+``analyzer_factory(scoring)`` is the switch (the ``scoring`` setting): ``vision`` is the real ``CameraAnalyzer``
+(an import failure stops the worker at start), ``passthrough`` is ``PassthroughAnalyzer`` (motion and health
+only, hazard scores NULL, so no hazard alerts). Pass-through frames carry ``model_version`` ``passthrough-1``
+(``PASSTHROUGH_VERSION``), which camera health shows.
 """
 
 from __future__ import annotations
@@ -91,19 +93,28 @@ class PassthroughAnalyzer:
         return PassthroughScores(motion=motion, health=health, features=json.dumps(feats))
 
 
-def default_analyzer_factory(config: Any = None) -> AnalyzerFactory:
-    """The vision pipeline's ``CameraAnalyzer`` when it is importable, else ``PassthroughAnalyzer``."""
-    try:
-        from analytics.vision.pipeline import CameraAnalyzer
-    except ImportError as exc:
-        log.info("vision pipeline not importable (%s): using the pass-through analyzer", exc)
+SCORING_MODES = ("vision", "passthrough")
+
+
+def analyzer_factory(scoring: str = "vision", config: Any = None) -> AnalyzerFactory:
+    """The analyzer for the ``scoring`` setting: ``vision`` (the default) or ``passthrough``."""
+    if scoring == "passthrough":
+        log.warning("pass-through scoring: hazards are not detected and raise no alerts (setting scoring=passthrough)")
 
         def _pass(camera_id: str) -> Analyzer:
             return PassthroughAnalyzer(camera_id)
 
         return _pass
+    if scoring != "vision":
+        raise ValueError(f"scoring must be one of {SCORING_MODES}, not {scoring!r}")
+    from analytics.vision.pipeline import CameraAnalyzer
 
     def _real(camera_id: str) -> Analyzer:
         return CameraAnalyzer(camera_id, config)  # type: ignore[no-any-return]
 
     return _real
+
+
+def default_analyzer_factory(config: Any = None) -> AnalyzerFactory:
+    """The vision pipeline's ``CameraAnalyzer`` (``analyzer_factory("vision", config)``)."""
+    return analyzer_factory("vision", config)

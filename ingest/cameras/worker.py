@@ -51,7 +51,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.cameras.health import CameraHealth, HealthConfig
-from ingest.cameras.passthrough import Analyzer, AnalyzerFactory, default_analyzer_factory
+from ingest.cameras.passthrough import Analyzer, AnalyzerFactory
+from ingest.cameras.passthrough import analyzer_factory as make_analyzer_factory
 from ingest.cameras.readers import Backoff, StreamError, StreamReader, open_stream
 from ingest.cameras.registry import CameraSpec, Shard, select_shard
 from ingest.registry.secrets import SecretResolver, redact
@@ -413,12 +414,9 @@ def _warm_up() -> None:
     pq.write_table(pa.Table.from_pylist([], schema=LANDING_SCHEMA), io.BytesIO())
 
 
-def _default_blur() -> Callable[[np.ndarray], np.ndarray] | None:
-    try:
-        from privacy import blur_image
-    except ImportError:  # privacy package unavailable: no public copies at all (never unblurred ones)
-        log.warning("privacy blurring unavailable: public keyframes disabled")
-        return None
+def _default_blur() -> Callable[[np.ndarray], np.ndarray]:
+    from privacy import blur_image
+
     return blur_image
 
 
@@ -436,11 +434,13 @@ def run_worker(
     config: WorkerConfig | None = None,
     blur: Callable[[np.ndarray], np.ndarray] | bool | None = True,
     secrets: SecretResolver | None = None,
+    scoring: str = "vision",
 ) -> WorkerStats:
     """Capture the cameras of ``shard`` until ``stop_event`` is set (or ``max_runtime_s`` passed).
 
     ``blur``: True = the default face + plate blur for public keyframes, a callable = that blur,
-    None/False = no public copies. Returns the run's statistics after the final flush.
+    None/False = no public copies. ``scoring``: ``vision`` or ``passthrough`` (see ``analyzer_factory``), unless
+    ``analyzer_factory`` is given. Returns the run's statistics after the final flush.
     """
     s = Shard.parse(shard)
     mine = select_shard(cameras, s)
@@ -452,7 +452,7 @@ def run_worker(
         store,
         interval_s=interval_s,
         flush_every_s=flush_every_s,
-        analyzer_factory=analyzer_factory or default_analyzer_factory(),
+        analyzer_factory=analyzer_factory or make_analyzer_factory(scoring),
         worker_id=worker_id or default_worker_id(s),
         config=cfg,
         blur=blur_fn,
@@ -542,6 +542,7 @@ def run_capture_command(
     max_threads: int = 32,
     public_keyframes: bool = True,
     secrets_file: str | None = None,
+    scoring: str = "vision",
 ) -> dict[str, Any]:
     """What ``pantau capture`` runs: cameras from the lake (or a CSV/JSON file), this shard, until SIGTERM
     (or ``duration_s``); returns the run statistics as a dict."""
@@ -559,5 +560,6 @@ def run_capture_command(
         config=WorkerConfig(max_threads=max_threads),
         blur=public_keyframes,
         secrets=SecretResolver(secrets_file),
+        scoring=scoring,
     )
     return stats.as_dict()

@@ -88,8 +88,9 @@ def test_camera_uptime_schedule(tick: datetime, partitions: list[str]) -> None:
 
 
 def test_every_schedule_runs_by_default_and_asks_for_existing_partitions() -> None:
-    from orchestration.definitions import defs as all_defs
+    from orchestration.definitions import defs as load_defs
 
+    all_defs = load_defs()
     assert {s.name for s in all_defs.schedules} >= {"risk_hourly_schedule", "camera_uptime_schedule"}
     for sched in all_defs.schedules:
         assert sched.default_status == dg.DefaultScheduleStatus.RUNNING, sched.name

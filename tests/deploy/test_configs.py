@@ -223,8 +223,9 @@ def test_celery_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch)
 @pytest.mark.parametrize(("kind", "name"), [("celery", "pantau_celery"), ("multiprocess", "pantau_multiprocess")])
 def test_executor_switch(kind: str, name: str) -> None:
     from orchestration.celery_app import pantau_executor
+    from orchestration.settings import load_settings
 
-    assert pantau_executor(kind).name == name
+    assert pantau_executor(load_settings(executor=kind)).name == name
 
 
 def test_json_logs_are_one_object_per_line() -> None:
@@ -316,8 +317,9 @@ def test_helm_run_launcher_schema_catches_mistakes(k8s_env: None, key: str, valu
 
 def test_k8s_executor_is_configured_for_step_pods() -> None:
     from orchestration.celery_app import K8S_EXECUTOR_CONFIG, pantau_executor
+    from orchestration.settings import load_settings
 
-    executor = pantau_executor("k8s")
+    executor = pantau_executor(load_settings(executor="k8s"))
     assert executor.name == "pantau_k8s"
     from dagster._config import process_config
     from dagster_k8s import k8s_job_executor

@@ -13,10 +13,11 @@ from orchestration.resources import LakeResource, ObjectStoreResource, SettingsR
 
 
 def test_definitions_load() -> None:
-    graph = defs.resolve_asset_graph()
+    loaded = defs()
+    graph = loaded.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"lake_schema", "cameras", "kelurahan", "reference_issues"} <= keys
-    assert defs.resolve_job_def("reference_job") is not None
+    assert loaded.resolve_job_def("reference_job") is not None
 
 
 @pytest.mark.slow
