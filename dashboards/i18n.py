@@ -132,6 +132,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "operator": ("Operator", "Operator"),
     "current_level": ("Tingkat saat ini", "Current level"),
     "current_health": ("Kesehatan", "Health"),
+    "passthrough_camera": (
+        "Penilaian pass-through: kamera ini hanya dinilai gerakan dan kesehatannya; kebakaran, banjir dan kerumunan "
+        "tidak dideteksi dan tidak memicu peringatan.",
+        "Pass-through scoring: this camera is scored for motion and health only; fire, flood and crowds are not "
+        "detected and raise no alerts.",
+    ),
+    "passthrough_cameras": (
+        "{n} kamera dengan penilaian pass-through: bahaya tidak dideteksi dan tidak memicu peringatan.",
+        "{n} camera(s) on pass-through scoring: hazards are not detected and raise no alerts.",
+    ),
     "window": ("Rentang waktu", "Time range"),
     "hours_n": ("{n} jam", "{n} hours"),
     "days_n": ("{n} hari", "{n} days"),
@@ -305,10 +315,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "what_if_result": ("Lokasi usulan (skenario)", "Proposed sites (scenario)"),
     "stored_candidates": ("Lokasi usulan tersimpan", "Stored proposed sites"),
     "no_candidates": ("Belum ada lokasi usulan.", "No proposed sites yet."),
-    "what_if_unavailable": (
-        "Simulasi skenario belum tersedia di instalasi ini; menampilkan hasil tersimpan.",
-        "Scenario simulation is not available in this installation; showing stored results.",
-    ),
     "what_if_failed": ("Skenario gagal dihitung: {err}", "The scenario failed: {err}"),
     "gain": ("Manfaat", "Gain"),
     "coverage_by_layer": ("Cakupan per lapisan", "Coverage per layer"),

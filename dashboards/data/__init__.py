@@ -1,6 +1,6 @@
 """Cached, read-only data access for the dashboards.
 
-* ``config``: the ``PANTAU_*`` settings the dashboards read (data folder, lake, store, ops DB).
+* ``config``: the platform settings as the dashboards use them (data folder, lake, store, ops DB).
 * ``handles``: one read-only lake handle and object store per data folder (``st.cache_resource``).
 * ``query``: :class:`Q` and :func:`query` (bound parameters, cached, timestamps in WIB, empty frame
   while a table does not exist).
@@ -17,12 +17,11 @@ from dashboards.data.camera_state import (
     kelurahan_state,
 )
 from dashboards.data.config import (
-    DATA_DIR_ENV,
-    DEFAULT_DATA_DIR,
     data_dir,
     lake_config,
     ops_db_url,
     s3_config,
+    settings,
     store_kind,
 )
 from dashboards.data.handles import (
@@ -137,8 +136,6 @@ __all__ = [
     "CAMERA_RISK_NOW_HOURLY",
     "CAMERA_RISK_NOW_SCORES",
     "COVERAGE_BY_LAYER",
-    "DATA_DIR_ENV",
-    "DEFAULT_DATA_DIR",
     "DELIVERIES_BY_STATE",
     "DELIVERIES_FOR_ALERT",
     "DUCKLAKE_TABLES_SQL",
@@ -207,6 +204,7 @@ __all__ = [
     "read_object",
     "releases",
     "s3_config",
+    "settings",
     "sort_active_first",
     "store_kind",
     "table_columns",

@@ -1,4 +1,4 @@
-"""Derived current state: every camera's risk level and health, every kelurahan's level."""
+"""Derived current state: every camera's risk level, health and scoring, every kelurahan's level."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ from dashboards.data.queries import (
     LEVELS,
 )
 from dashboards.data.query import TTL_LIVE, WIB, clear_query_caches, query
+from ingest.cameras.passthrough import PASSTHROUGH_VERSION
+
+#: ``frame_scores.model_version`` of pass-through scoring (``passthrough-1``, ...) starts with this
+PASSTHROUGH_PREFIX = PASSTHROUGH_VERSION.split("-")[0]
 
 
 def camera_state(root: Path | None = None) -> pd.DataFrame:
@@ -26,7 +30,9 @@ def camera_state(root: Path | None = None) -> pd.DataFrame:
 
     Level: newest frame score within the last hour of data, else the newest hourly mart row.
     Health: newest frame status, else the frame score's health, else ``offline`` when the hourly
-    uptime is zero. Cached as a whole (Overview and Camera both start with it).
+    uptime is zero. Scoring: ``passthrough`` when the newest score came from pass-through scoring (hazards not
+    looked for), ``vision`` for the vision pipeline, None without recent scores. Cached as a whole (Overview and
+    Camera both start with it).
     """
     return _camera_state(str(root or data_dir()))
 
@@ -36,13 +42,18 @@ def _camera_state(root_str: str) -> pd.DataFrame:
     root = Path(root_str)
     cams = query(CAMERAS, root=root)
     if cams.empty:
-        return cams.assign(level=pd.Series(dtype=str), health=pd.Series(dtype=str), last_seen=pd.Series(dtype=object))
+        return cams.assign(
+            level=pd.Series(dtype=str),
+            health=pd.Series(dtype=str),
+            scoring=pd.Series(dtype=object),
+            last_seen=pd.Series(dtype=object),
+        )
     scores = query(CAMERA_RISK_NOW_SCORES, live=True, root=root)
     hourly = query(CAMERA_RISK_NOW_HOURLY, live=True, root=root)
     frames = query(CAMERA_HEALTH_NOW, live=True, root=root)
     df = (
         cams[["camera_id"]]
-        .merge(scores[["camera_id", "risk_level", "health", "last_seen"]], on="camera_id", how="left")
+        .merge(scores[["camera_id", "risk_level", "health", "model_version", "last_seen"]], on="camera_id", how="left")
         .merge(
             hourly[["camera_id", "risk_level", "uptime", "last_seen"]].rename(
                 columns={"risk_level": "h_level", "last_seen": "h_seen"}
@@ -60,7 +71,11 @@ def _camera_state(root_str: str) -> pd.DataFrame:
     health = health.where(health.notna(), from_uptime).fillna("unknown")
     seen = [pd.to_datetime(df[c], utc=True) for c in ("last_seen", "last_frame", "h_seen")]
     last_seen = seen[0].fillna(seen[1]).fillna(seen[2]).dt.tz_convert(WIB)
-    return cams.reset_index(drop=True).assign(level=level, health=health, last_seen=last_seen)
+    version = df["model_version"].astype(object)
+    scoring = pd.Series(
+        np.where(version.astype(str).str.startswith(PASSTHROUGH_PREFIX), "passthrough", "vision"), index=df.index
+    ).where(version.notna())
+    return cams.reset_index(drop=True).assign(level=level, health=health, scoring=scoring, last_seen=last_seen)
 
 
 def kelurahan_state(cams: pd.DataFrame, root: Path | None = None) -> pd.Series:

@@ -1,6 +1,9 @@
-"""Dashboard settings read from the ``PANTAU_*`` environment: data folder, lake, object store, ops DB.
+"""Dashboard configuration: the platform's one settings object, loaded once per configuration.
 
-The only module of the dashboards that reads the environment.
+The dashboards server takes the same :class:`~orchestration.settings.PantauSettings` as every other entry point
+(``PANTAU_*`` variables over the TOML file named by ``PANTAU_CONFIG``, then defaults). It is loaded on the first
+page view and kept for the life of the server; a process whose ``PANTAU_*`` variables change (the tests) gets the
+settings of its new configuration. The only dashboards module that loads settings.
 """
 
 from __future__ import annotations
@@ -8,49 +11,47 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import streamlit as st
+
+from orchestration.settings import PantauSettings, load_settings
 from warehouse.lake import LakeConfig, S3Config
 
-DATA_DIR_ENV = "PANTAU_DATA_DIR"
-DEFAULT_DATA_DIR = "./pantau-data"
+
+def settings(root: Path | None = None) -> PantauSettings:
+    """The settings of this server, with ``root`` as the data folder when given."""
+    s = _load(_configuration())
+    return s.model_copy(update={"data_dir": root}) if root is not None else s
+
+
+def _configuration() -> tuple[tuple[str, str], ...]:
+    """What the settings are loaded from: this process's ``PANTAU_*`` variables, ``PANTAU_CONFIG`` among them."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PANTAU_")))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _load(configuration: tuple[tuple[str, str], ...]) -> PantauSettings:
+    return load_settings()
 
 
 def data_dir() -> Path:
-    """The data folder from ``PANTAU_DATA_DIR`` (default ``./pantau-data``), absolute."""
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser().resolve()
+    """The configured data folder (default ``./pantau-data``), absolute."""
+    return Path(settings().data_dir).expanduser().resolve()
 
 
 def lake_config(root: Path) -> LakeConfig:
-    """Lake configuration from the same ``PANTAU_*`` variables the platform uses."""
-    if os.environ.get("PANTAU_LAKE_CATALOG", "sqlite") == "postgres":
-        return LakeConfig(
-            catalog="postgres",
-            root=root,
-            postgres_dsn=os.environ.get("PANTAU_PG_DSN", LakeConfig.postgres_dsn),
-            s3=s3_config(),
-        )
-    return LakeConfig(root=root)
+    """The configured lake (embedded, or PostgreSQL catalog + S3) over the data folder ``root``."""
+    return settings(root).lake_config()
 
 
 def s3_config() -> S3Config:
-    env = os.environ
-    return S3Config(
-        endpoint=env.get("PANTAU_S3_ENDPOINT", "127.0.0.1:9000"),
-        access_key=env.get("PANTAU_S3_ACCESS_KEY", "minioadmin"),
-        secret_key=env.get("PANTAU_S3_SECRET_KEY", "minioadmin"),
-        bucket=env.get("PANTAU_S3_BUCKET", "pantau"),
-        secure=env.get("PANTAU_S3_SECURE", "false").lower() in ("1", "true", "yes"),
-    )
+    return settings().s3_config()
 
 
 def store_kind() -> str:
-    """``s3`` when ``PANTAU_STORE=s3``, else ``local`` (``<data_dir>/store``)."""
-    return os.environ.get("PANTAU_STORE", "local")
+    """``s3`` or ``local`` (``<data_dir>/store``)."""
+    return settings().store
 
 
 def ops_db_url(root: Path | None = None) -> str | None:
-    """URL of the alerts operational DB when one exists (``PANTAU_OPS_DB_URL`` or ``<data_dir>/ops.sqlite``)."""
-    url = os.environ.get("PANTAU_OPS_DB_URL")
-    if url:
-        return url
-    path = (root or data_dir()) / "ops.sqlite"
-    return f"sqlite:///{path}" if path.exists() else None
+    """URL of the alerts operational DB when one exists (``ops_db_url`` or ``<data_dir>/ops.sqlite``)."""
+    return settings(root or data_dir()).existing_ops_db_url()

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboards.data.config import data_dir, lake_config, s3_config, store_kind
+from dashboards.data.config import data_dir, lake_config, settings
+from orchestration.settings import PantauSettings
 from warehouse.lake import Lake, LakeError
-from warehouse.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+from warehouse.object_store import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +44,14 @@ def get_lake(root: Path | None = None) -> Lake | None:
 
 
 @st.cache_resource(show_spinner=False)
-def _open_store(root: str, kind: str) -> ObjectStore:
-    if kind == "s3":
-        s3 = s3_config()
-        return S3ObjectStore(
-            s3.endpoint, s3.bucket, s3.access_key, s3.secret_key, secure=s3.secure, region=s3.region, prefix="store"
-        )
-    return LocalObjectStore(Path(root) / "store")
+def _open_store(root: str, kind: str, _configured: PantauSettings) -> ObjectStore:
+    return _configured.model_copy(update={"data_dir": Path(root)}).object_store()
 
 
 def get_store(root: Path | None = None) -> ObjectStore:
-    """The object store (keyframes, releases): ``<data_dir>/store`` unless ``PANTAU_STORE=s3``."""
-    return _open_store(str(root or data_dir()), store_kind())
+    """The object store (keyframes, releases): ``<data_dir>/store`` unless the ``store`` setting is ``s3``."""
+    configured = settings()
+    return _open_store(str(root or data_dir()), configured.store, configured)
 
 
 def read_object(uri: str, root: Path | None = None) -> bytes | None:

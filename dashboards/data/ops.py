@@ -10,6 +10,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from alerts.db import OpsDB
+from alerts.lifecycle import AlertLifecycle, AlertNotFoundError, get_alert, list_alerts, transitions
 from dashboards.data.camera_state import clear_caches
 from dashboards.data.config import ops_db_url
 from dashboards.data.queries import ACTIVE_ALERT_STATUSES, ALERT_COLS, ALERTS_ACTIVE, LEVEL_RANK
@@ -19,42 +21,32 @@ log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
-def _ops_db(url: str) -> Any:
-    from alerts.db import OpsDB
-
+def _ops_db(url: str) -> OpsDB:
     return OpsDB(url, create=False)
 
 
-def ops_db(root: Path | None = None) -> Any | None:
-    """The alerts package's OpsDB handle, or None (no alerts package or no operational DB)."""
+def ops_db(root: Path | None = None) -> OpsDB | None:
+    """The alerts operational DB handle, or None while there is none (or it cannot be opened)."""
     url = ops_db_url(root)
     if url is None:
         return None
     try:
         return _ops_db(url)
-    except ImportError:
-        return None
     except Exception as exc:
         log.warning("operational DB not available: %s", exc)
         return None
 
 
 def acknowledge_alert(alert_id: str, actor: str, root: Path | None = None) -> None:
-    """Acknowledge through the alerts package (raises RuntimeError when it is unavailable)."""
+    """Acknowledge in the operational DB (raises RuntimeError when there is none)."""
     ops = ops_db(root)
     if ops is None:
         raise RuntimeError("no operational alerts database")
-    from alerts.lifecycle import AlertLifecycle
-
     AlertLifecycle(ops, validate=False).acknowledge(alert_id, actor=actor)
     clear_caches()
 
 
 def can_acknowledge(root: Path | None = None) -> bool:
-    try:
-        import alerts.lifecycle  # noqa: F401
-    except ImportError:
-        return False
     return ops_db(root) is not None
 
 
@@ -74,8 +66,6 @@ def ops_alerts(alert_ids: Sequence[str] = (), root: Path | None = None) -> pd.Da
     ops = ops_db(root)
     if ops is None:
         return None
-    from alerts.lifecycle import AlertNotFoundError, get_alert, list_alerts
-
     try:
         rows = list_alerts(ops, active_only=True)
         seen = {r["alert_id"] for r in rows}
@@ -98,8 +88,6 @@ def ops_alert_versions(alert_id: str, root: Path | None = None) -> pd.DataFrame 
     ops = ops_db(root)
     if ops is None:
         return None
-    from alerts.lifecycle import transitions
-
     try:
         rows = [{**r, "updated_at": r["at"]} for r in transitions(ops, alert_id)]
     except Exception as exc:

@@ -70,10 +70,11 @@ KELURAHAN_GEOMETRY = Q(
 # Current state per camera, anchored on the newest data (a replayed demo is not "now").
 CAMERA_RISK_NOW_SCORES = Q(
     "SELECT camera_id, arg_max(risk_level, captured_at) AS risk_level, arg_max(risk_hazard, captured_at) AS risk_hazard, "
-    "arg_max(health, captured_at) AS health, max(captured_at) AS last_seen FROM frame_scores "
+    "arg_max(health, captured_at) AS health, arg_max(model_version, captured_at) AS model_version, "
+    "max(captured_at) AS last_seen FROM frame_scores "
     "WHERE captured_at >= (SELECT max(captured_at) FROM frame_scores) - INTERVAL 1 HOUR GROUP BY camera_id",
     ("frame_scores",),
-    ("camera_id", "risk_level", "risk_hazard", "health", "last_seen"),
+    ("camera_id", "risk_level", "risk_hazard", "health", "model_version", "last_seen"),
     empty_if_empty=True,
 )
 

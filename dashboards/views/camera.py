@@ -165,6 +165,8 @@ def render() -> None:
         m1, m2 = st.columns(2, border=True)
         m1.metric(t("current_level"), ui.level_label(cam["level"]))
         m2.metric(t("current_health"), ui.health_label(cam["health"]))
+        if cam["scoring"] == "passthrough":
+            st.warning(t("passthrough_camera"), icon=":material/visibility_off:")
         st.caption(t("last_data", time=ui.fmt_time(cam["last_seen"])))
         place = ", ".join(str(v) for v in (cam["kelurahan"], cam["kecamatan"], cam["kota"]) if isinstance(v, str))
         st.markdown(f"**{t('location')}:** {place or '—'}  \n**{t('operator')}:** {cam['operator'] or '—'}")

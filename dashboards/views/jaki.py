@@ -9,7 +9,7 @@ import streamlit as st
 from dashboards import data, ui
 from dashboards.i18n import t
 
-# Column name candidates for the hospital beds mart (its exact columns are the Jaki helper's).
+# Column name candidates for the hospital beds mart (the first one present is used).
 BED_TIME = ("day", "date", "at", "hour")
 BED_NAME = ("hospital_name", "hospital", "name", "kode_rs")
 BED_AVAILABLE = ("available_last", "available_mean", "available", "beds_available")

@@ -42,6 +42,9 @@ def _live() -> None:
     m4.metric(t("m_kel_at_risk"), ui.fmt_int(int((kel_levels != "Normal").sum())))
     unhealthy = int((~cams["health"].isin(["ok", "unknown"])).sum()) if not cams.empty else 0
     m5.metric(t("m_unhealthy"), ui.fmt_int(unhealthy))
+    passthrough = int((cams["scoring"] == "passthrough").sum()) if not cams.empty else 0
+    if passthrough:
+        st.warning(t("passthrough_cameras", n=ui.fmt_int(passthrough)), icon=":material/visibility_off:")
 
     left, right = st.columns([3, 1.3])
     with left, ui.section():

@@ -9,26 +9,18 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
+from analytics import planning
+from analytics.planning import LAYERS
 from dashboards import data, ui
 from dashboards.i18n import current_lang, t
 
 DEFAULT_WEIGHTS = {"population": 1.0, "flood_2024": 1.0, "fire_2024": 1.0, "jaki_complaints": 0.5, "crowd": 0.5}
 
 
-def _planning_api() -> Any | None:
-    try:
-        from analytics import planning as placement
-    except ImportError:
-        return None
-    return placement if hasattr(placement, "what_if") else None
-
-
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _model(root: str) -> Any:
     """The precomputed planning model over the lake (built once per data folder)."""
-    from analytics.planning import PlanningModel
-
-    return PlanningModel.build(data.get_lake())
+    return planning.PlanningModel.build(data.get_lake())
 
 
 def _sites_map(sites: pd.DataFrame) -> None:
@@ -90,9 +82,7 @@ def _sites_table(sites: pd.DataFrame) -> None:
     )
 
 
-def _what_if(api: Any) -> None:
-    from analytics.planning import LAYERS
-
+def _what_if() -> None:
     with st.form("what-if"):
         c1, c2 = st.columns(2)
         budget = c1.slider(t("budget"), 5, 500, 50, step=5)
@@ -110,7 +100,7 @@ def _what_if(api: Any) -> None:
         return
     try:
         with st.spinner(t("run_what_if")):
-            result = api.what_if(budget, float(radius), weights, model=_model(str(data.data_dir())))
+            result = planning.what_if(budget, float(radius), weights, model=_model(str(data.data_dir())))
     except Exception as exc:  # a scenario the model cannot compute is a user-facing message
         ui.log.exception("what-if failed")
         st.warning(t("what_if_failed", err=str(exc)))
@@ -197,12 +187,8 @@ def render() -> None:
             )
             st.altair_chart(chart, width="stretch")
 
-    api = _planning_api()
     with ui.section():
-        if api is not None:
-            _what_if(api)
-        else:
-            st.caption(t("what_if_unavailable"))
+        _what_if()
     with ui.section():
         st.subheader(t("stored_candidates"))
         stored = data.query(data.PLACEMENT_LATEST)

@@ -6,6 +6,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from alerts.channels import CHANNELS
+from alerts.subscriptions import SubscriptionSpec, add_subscription, list_subscriptions
 from dashboards import data, ui
 from dashboards.i18n import t
 
@@ -15,8 +17,6 @@ def _subscriptions() -> pd.DataFrame:
     ops = data.ops_db()
     if ops is not None:
         try:
-            from alerts.subscriptions import list_subscriptions
-
             rows = list_subscriptions(ops, include_inactive=True)
             df = pd.DataFrame(rows, columns=list(data.SUBSCRIPTIONS.columns))
             if "created_at" in df and not df.empty:
@@ -28,11 +28,6 @@ def _subscriptions() -> pd.DataFrame:
 
 
 def _add_form() -> None:
-    try:
-        from alerts.channels import CHANNELS
-        from alerts.subscriptions import SubscriptionSpec, add_subscription
-    except ImportError:
-        return
     ops = data.ops_db()
     if ops is None:
         return

@@ -320,3 +320,38 @@ def test_registry_page_counts_planned_live_retired_and_lists_changes(
     assert "status: installed → retired" in " ".join(changes["fields"])
     at = open_page("views/planning.py", lang="en")
     assert metrics(at)[translate("reg_planned", "en")] == "1"
+
+
+def test_passthrough_scoring_is_visible_in_camera_health(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+    from conftest import _migrated
+
+    from ingest.cameras.passthrough import PASSTHROUGH_VERSION
+
+    root = tmp_path / "pantau-data"
+    lk = _migrated(root)
+    now = pd.Timestamp.now(tz="UTC")
+    try:
+        lk.append("cameras", pd.DataFrame({"camera_id": ["CAM-P", "CAM-V"], "name": ["p", "v"], "active": [True] * 2}))
+        lk.append(
+            "frame_scores",
+            pd.DataFrame(
+                {
+                    "camera_id": ["CAM-P", "CAM-P", "CAM-V"],
+                    "captured_at": [now - pd.Timedelta(minutes=2), now - pd.Timedelta(minutes=1), now],
+                    "health": ["ok"] * 3,
+                    "risk_level": ["Normal"] * 3,
+                    "model_version": ["vision-1", PASSTHROUGH_VERSION, "vision-1"],  # CAM-P switched to pass-through
+                }
+            ),
+        )
+    finally:
+        lk.close()
+    monkeypatch.setenv("PANTAU_DATA_DIR", str(root))
+    overview = open_page("views/overview.py")
+    assert translate("passthrough_cameras", n="1") in texts(overview)
+    camera = open_page("views/camera.py")
+    camera.selectbox[0].set_value("CAM-P").run()
+    assert translate("passthrough_camera") in texts(camera)
+    camera.selectbox[0].set_value("CAM-V").run()
+    assert translate("passthrough_camera") not in texts(camera)

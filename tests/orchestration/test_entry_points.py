@@ -173,6 +173,37 @@ def test_no_entry_point_reads_pantau_variables_beside_the_settings() -> None:
     import re
 
     reads = re.compile(r"(os\.environ(\.get)?|getenv)\W+[\"']PANTAU_")
-    code = [p for top in ("orchestration", "dashboards", "deploy", "assets", "ingest") for p in (REPO / top).rglob("*.py")]
+    code = [
+        p for top in ("orchestration", "dashboards", "deploy", "assets", "ingest") for p in (REPO / top).rglob("*.py")
+    ]
     offenders = [p for p in code if p.name != "settings.py" and reads.search(p.read_text())]
     assert offenders == []
+
+
+@pytest.mark.services
+@pytest.mark.slow
+def test_dashboards_read_a_toml_configured_postgresql_lake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_lake_config: LakeConfig
+) -> None:
+    import pandas as pd
+    from streamlit.testing.v1 import AppTest
+
+    from dashboards.i18n import translate
+    from warehouse.lake import Lake
+    from warehouse.migrations import migrate
+
+    cameras = pd.DataFrame({"camera_id": ["T1", "T2", "T3"], "name": ["a", "b", "c"], "active": [True] * 3})
+    with Lake(pg_lake_config) as lk:
+        migrate(lk)
+        lk.append("cameras", cameras)
+    s3 = pg_lake_config.s3
+    assert s3 is not None
+    toml_only(
+        monkeypatch, tmp_path, data_dir=tmp_path / "no-local-lake", lake_catalog="postgres",
+        pg_dsn=pg_lake_config.postgres_dsn, s3_endpoint=s3.endpoint, s3_access_key=s3.access_key,
+        s3_secret_key=s3.secret_key, s3_bucket=s3.bucket,
+    )  # fmt: skip
+    at = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=120)
+    at.switch_page("views/overview.py").run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}[translate("m_cameras")] == "3"
