@@ -1,4 +1,4 @@
-"""Pure functions behind ``pantau subscribe ...`` and ``pantau alerts ...`` (wired by the lead)."""
+"""Pure functions behind ``pantau subscribe ...`` and ``pantau alerts ...``."""
 
 from __future__ import annotations
 

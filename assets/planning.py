@@ -1,4 +1,4 @@
-"""Planning assets: coverage of today's cameras and ranked sites for the next ones (issue 9)."""
+"""Planning assets: coverage of today's cameras and ranked sites for the next ones."""
 
 import json
 from datetime import UTC, datetime

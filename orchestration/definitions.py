@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import warnings
+from dataclasses import dataclass
+from datetime import timedelta
 
 import dagster as dg
 
@@ -43,20 +45,52 @@ def build_resources(data_dir: str = "") -> dict[str, object]:
     }
 
 
-def _freshness_policies() -> dict[str, object]:
-    from datetime import timedelta
+@dataclass(frozen=True)
+class Freshness:
+    """How fresh an asset must be: materialised within ``fail`` (warn after ``warn``), or by a daily ``cron`` deadline
+    (Asia/Jakarta) with a materialisation in the ``fail`` before it."""
 
-    fp = dg.FreshnessPolicy
-    return {
-        "camera_frames": fp.time_window(fail_window=timedelta(minutes=10), warn_window=timedelta(minutes=3)),
-        "risk_hourly_camera": fp.time_window(fail_window=timedelta(minutes=90), warn_window=timedelta(minutes=75)),
-        "risk_hourly_kelurahan": fp.time_window(fail_window=timedelta(minutes=90), warn_window=timedelta(minutes=75)),
-        "alert_history": fp.time_window(fail_window=timedelta(minutes=30)),
-        "camera_events_daily": fp.time_window(fail_window=timedelta(hours=26)),
-        "camera_uptime_daily": fp.time_window(fail_window=timedelta(hours=26)),
-        "jaki_daily_usage": fp.time_window(fail_window=timedelta(hours=26)),
-        "open_data_release": fp.cron("0 2 * * *", lower_bound_delta=timedelta(hours=24), timezone="Asia/Jakarta"),
-    }
+    asset: str
+    fail: timedelta
+    warn: timedelta | None = None
+    cron: str | None = None
+
+    def policy(self) -> dg.FreshnessPolicy:
+        if self.cron is not None:
+            return dg.FreshnessPolicy.cron(self.cron, lower_bound_delta=self.fail, timezone="Asia/Jakarta")
+        return dg.FreshnessPolicy.time_window(fail_window=self.fail, warn_window=self.warn)
+
+
+#: freshness policies of the key assets; docs/operations.md shows this table (``freshness_markdown``)
+FRESHNESS = (
+    Freshness("camera_frames", fail=timedelta(minutes=10), warn=timedelta(minutes=3)),
+    Freshness("risk_hourly_camera", fail=timedelta(minutes=90), warn=timedelta(minutes=75)),
+    Freshness("risk_hourly_kelurahan", fail=timedelta(minutes=90), warn=timedelta(minutes=75)),
+    Freshness("alert_history", fail=timedelta(minutes=30)),
+    Freshness("camera_events_daily", fail=timedelta(hours=26)),
+    Freshness("camera_uptime_daily", fail=timedelta(hours=26)),
+    Freshness("jaki_daily_usage", fail=timedelta(hours=26)),
+    Freshness("open_data_release", fail=timedelta(hours=24), cron="0 2 * * *"),
+)
+
+
+def _span(d: timedelta | None) -> str:
+    if d is None:
+        return "—"
+    minutes = int(d.total_seconds() // 60)
+    return f"{minutes // 60} h" if minutes % 60 == 0 and minutes >= 120 else f"{minutes} min"
+
+
+def freshness_markdown() -> str:
+    """The ``FRESHNESS`` table as Markdown (docs/operations.md holds exactly this)."""
+    rows = ["| asset | warn after | fail after |", "|---|---|---|"]
+    for f in FRESHNESS:
+        if f.cron is not None:
+            fail = f"no materialisation in the {_span(f.fail)} before the deadline `{f.cron}` (WIB)"
+        else:
+            fail = _span(f.fail)
+        rows.append(f"| `{f.asset}` | {_span(f.warn)} | {fail} |")
+    return "\n".join(rows) + "\n"
 
 
 def build_defs(settings: PantauSettings | None = None) -> dg.Definitions:
@@ -68,7 +102,7 @@ def build_defs(settings: PantauSettings | None = None) -> dg.Definitions:
     from orchestration.celery_app import pantau_executor
 
     merged = dg.Definitions.merge(*_domain_defs())
-    policies = _freshness_policies()
+    policies = {f.asset: f.policy() for f in FRESHNESS}
 
     def _apply(spec: dg.AssetSpec) -> dg.AssetSpec:
         policy = policies.get(spec.key.to_user_string())

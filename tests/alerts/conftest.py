@@ -32,8 +32,8 @@ def pg_url(pg_database: str) -> str:
 
 
 CONTRACT_DDL = (
-    # frames / frame_scores as in CONTRACTS.md (owned by the capture helper's 0100 migration);
-    # created here so these tests depend only on the foundation and the alerts migrations.
+    # frames / frame_scores with the columns of the cameras migration (0100), created when missing so the
+    # rows below fit whatever schema the lake has.
     "CREATE TABLE IF NOT EXISTS frames (camera_id VARCHAR, captured_at TIMESTAMPTZ, batch_id VARCHAR, seq BIGINT,"
     " keyframe_uri VARCHAR, public_uri VARCHAR, width INTEGER, height INTEGER, status VARCHAR, decode_ms DOUBLE,"
     " fetch_ms DOUBLE, worker_id VARCHAR)",

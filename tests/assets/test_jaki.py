@@ -1,4 +1,4 @@
-"""Jaki assets materialised with the lead's resources: metadata accounting, blocking GE checks."""
+"""Jaki assets materialised with the platform's resources: metadata accounting, blocking GE checks."""
 
 from __future__ import annotations
 

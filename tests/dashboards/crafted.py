@@ -1,8 +1,7 @@
 """Crafted lake content for the dashboard tests and the dashboard benchmark.
 
-Tables other helpers own are created here only when their migration does not exist yet
-(``CREATE TABLE IF NOT EXISTS`` with the CONTRACTS.md columns); rows are inserted by name,
-so the same data fits the real migrations once they land.
+Tables are created here only when the migrations have not created them (``CREATE TABLE IF NOT EXISTS``
+with the migrations' columns); rows are inserted by name, so the same data fits the real migrations.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The launcher builds the streamlit command and environment the lead's ``pantau dashboard`` runs."""
+"""The launcher builds the streamlit command and environment that ``pantau dashboard`` runs."""
 
 from __future__ import annotations
 

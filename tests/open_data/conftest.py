@@ -1,7 +1,7 @@
-"""Fixtures for open-data tests: contract tables the other domains own, filled with crafted data.
+"""Fixtures for open-data tests: the source tables of a release, filled with crafted data.
 
-Source tables are created here only when their owners' migrations do not exist yet (columns as in
-notes/CONTRACTS.md), so the tests keep working once the real migrations land.
+Source tables are created here only when the migrations have not created them (same columns), so the rows fit
+the real migrations.
 """
 
 from __future__ import annotations

@@ -69,3 +69,19 @@ def test_cli_help_on_every_command() -> None:
     for name in group.commands:  # type: ignore[attr-defined]
         sub = runner.invoke(app, [name, "--help"])
         assert sub.exit_code == 0, (name, sub.output)
+
+
+def test_operations_doc_states_the_freshness_policies_in_force() -> None:
+    from orchestration.definitions import FRESHNESS, freshness_markdown
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    start = doc.index("-->\n", doc.index("<!-- freshness table")) + len("-->\n")
+    end = doc.index("<!-- end of freshness table -->")
+    assert doc[start:end] == freshness_markdown(), (
+        "regenerate the table with orchestration.definitions.freshness_markdown()"
+    )
+    loaded = defs()
+    graph = loaded.resolve_asset_graph()
+    for f in FRESHNESS:
+        node = graph.get(dg.AssetKey.from_user_string(f.asset))
+        assert node.freshness_policy == f.policy(), f.asset

@@ -1,5 +1,5 @@
 -- Camera capture: frame samples, their scores, 5-minute camera windows, health transitions and the
--- exactly-once ledger of landed micro-batches (issue 3). Times are UTC.
+-- exactly-once ledger of landed micro-batches. Times are UTC.
 CREATE TABLE frames (
     camera_id VARCHAR, captured_at TIMESTAMPTZ, batch_id VARCHAR, seq BIGINT, keyframe_uri VARCHAR,
     public_uri VARCHAR, width INTEGER, height INTEGER, status VARCHAR, decode_ms DOUBLE, fetch_ms DOUBLE,

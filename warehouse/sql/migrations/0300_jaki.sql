@@ -1,4 +1,4 @@
--- Jaki feature tables (issue 5). Identifiers are stored only as HMAC-SHA256 hashes (user_hash);
+-- Jaki feature tables. Identifiers are stored only as HMAC-SHA256 hashes (user_hash);
 -- names, phone numbers and personal free text are never stored. Every row keeps its source file and line.
 CREATE TABLE jaki_complaints (
     ticket_id VARCHAR, created_at TIMESTAMPTZ, category VARCHAR, description VARCHAR, lat DOUBLE, lon DOUBLE,

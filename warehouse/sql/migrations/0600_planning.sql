@@ -1,4 +1,4 @@
--- Planning marts (issue 9): what today's cameras cover, and ranked sites for the next cameras.
+-- Planning marts: what today's cameras cover, and ranked sites for the next cameras.
 -- coverage_kelurahan: one row per kelurahan and demand layer (population, flood_2024, flood_2017,
 -- fire_2024, jaki_complaints, jaki_panic, crowd, hospital, floodgate, composite) for the camera
 -- inventory at the time of the run; demand in the layer's natural unit (composite: weighted share).

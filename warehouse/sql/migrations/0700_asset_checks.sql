@@ -1,4 +1,4 @@
--- Asset-check results (issue 8, data-quality page): one row per check evaluation of a Dagster run, copied from
+-- Asset-check results (data-quality page): one row per check evaluation of a Dagster run, copied from
 -- Dagster's event log by orchestration/check_results.py (run-status sensors, and the demo after each job).
 -- passed = the check's verdict; severity ERROR blocks downstream assets; metadata_json = the check's metadata.
 CREATE TABLE asset_check_results (
