@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from orchestration.resources import LakeResource, ObjectStoreResource, SettingsResource
+from orchestration.resources import AlertsOpsResource, LakeResource, ObjectStoreResource, SettingsResource
 from orchestration.settings import PantauSettings, load_settings
 
 #: domain modules, each exposing ``defs: dg.Definitions``; a module that fails to import fails the code location
@@ -35,8 +35,6 @@ def build_resources(data_dir: str = "") -> dict[str, object]:
 
     ``data_dir`` (e.g. a CLI ``--data-dir``) overrides the configured data folder.
     """
-    from assets.alerts import AlertsOpsResource
-
     return {
         "lake": LakeResource(data_dir=data_dir),
         "store": ObjectStoreResource(data_dir=data_dir),

@@ -12,8 +12,8 @@ import pytest
 from alerts.cap import validate_cap
 from alerts.db import OpsDB
 from alerts.subscriptions import SubscriptionSpec, add_subscription
-from assets.alerts import AlertsOpsResource, alert_delivery_retry_sensor, alert_history, defs, urgent_alert_sensor
-from orchestration.resources import LakeResource, ObjectStoreResource
+from assets.alerts import alert_delivery_retry_sensor, alert_history, defs, urgent_alert_sensor
+from orchestration.resources import AlertsOpsResource, LakeResource, ObjectStoreResource
 from warehouse.lake import MIGRATIONS_DIR, Lake, LakeConfig
 from warehouse.migrations import migrate
 
