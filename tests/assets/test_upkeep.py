@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from assets import upkeep
-from orchestration.definitions import defs as all_defs
+from orchestration.definitions import defs as load_defs
 from orchestration.resources import LakeResource, ObjectStoreResource, SettingsResource
 from warehouse.lake import Lake, LakeConfig
 from warehouse.migrations import migrate
@@ -24,6 +24,7 @@ NOW = datetime.now(UTC)
 
 
 def test_upkeep_schedules_are_in_definitions() -> None:
+    all_defs = load_defs()
     repo = all_defs.get_repository_def()
     by_name = {s.name: s for s in repo.schedule_defs}
     for name, job in (
