@@ -112,6 +112,11 @@ def _is_retryable(exc: Exception) -> bool:
     )
 
 
+def is_retryable(exc: Exception) -> bool:
+    """Whether a lake error is a commit conflict or a lost connection worth retrying (upkeep calls use it too)."""
+    return _is_retryable(exc)
+
+
 class Lake:
     """A handle on the lakehouse; safe to share between threads of one process."""
 

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from warehouse.lake import LAKE_ALIAS, Lake, ident, literal
+import duckdb
+
+from warehouse.lake import LAKE_ALIAS, Lake, ident, is_retryable, literal
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +159,25 @@ def _user_tables(lake: Lake) -> list[str]:
 
 
 # -- compaction -------------------------------------------------------------------------------------------------
+MERGE = "SELECT * FROM ducklake_merge_adjacent_files(?, ?)"
+REWRITE = "SELECT * FROM ducklake_rewrite_data_files(?, ?, delete_threshold => ?)"
+
+
+def _retrying(cur: Any, sql: str, params: list[Any], retries: int) -> list[Any]:
+    """Run one maintenance call, retrying commit conflicts with a concurrent writer (PostgreSQL catalog)."""
+    delay = 0.05
+    for attempt in range(max(1, retries)):
+        try:
+            return list(cur.execute(sql, params).fetchall())
+        except duckdb.Error as exc:
+            if attempt + 1 >= retries or not is_retryable(exc):
+                raise
+            log.debug("upkeep retry %d after %s", attempt + 1, exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    return []
+
+
 def compact_lake(
     lake: Lake,
     *,
@@ -174,11 +196,8 @@ def compact_lake(
             files_before, bytes_before = _file_stats(cur, t)
             if files_before <= 1:
                 continue
-            merged = cur.execute("SELECT * FROM ducklake_merge_adjacent_files(?, ?)", [LAKE_ALIAS, t]).fetchall()
-            rewritten = cur.execute(
-                "SELECT * FROM ducklake_rewrite_data_files(?, ?, delete_threshold => ?)",
-                [LAKE_ALIAS, t, delete_threshold],
-            ).fetchall()
+            merged = _retrying(cur, MERGE, [LAKE_ALIAS, t], lake.config.retries)
+            rewritten = _retrying(cur, REWRITE, [LAKE_ALIAS, t, delete_threshold], lake.config.retries)
             files_after, bytes_after = _file_stats(cur, t)
             if files_after == files_before and not rewritten:
                 continue
