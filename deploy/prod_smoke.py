@@ -129,6 +129,13 @@ class Procs:
     def alive(self, name: str) -> bool:
         return self.procs[name].poll() is None
 
+    def up(self, *names: str) -> bool:
+        """True while every named process runs; ServiceDied (with the log's tail) once one has exited."""
+        for name in names:
+            if not self.alive(name):
+                raise ServiceDied(f"{name} exited with {self.procs[name].returncode}:\n{self.log(name)[-3000:]}")
+        return True
+
     def kill(self, name: str) -> None:
         say(f"SIGKILL {name} (pid {self.procs[name].pid})")
         os.killpg(self.procs[name].pid, signal.SIGKILL)
@@ -150,6 +157,10 @@ class Procs:
                 self.stop(name, timeout=15)
 
 
+class ServiceDied(RuntimeError):
+    """A process the smoke run waits for has exited: fail at once, with its log."""
+
+
 def wait_for(what: str, fn: Any, timeout: float, every: float = 1.0) -> Any:
     end = time.monotonic() + timeout
     last: Any = None
@@ -158,6 +169,8 @@ def wait_for(what: str, fn: Any, timeout: float, every: float = 1.0) -> Any:
             last = fn()
             if last:
                 return last
+        except ServiceDied:
+            raise
         except Exception as exc:  # a service still starting
             last = exc
         time.sleep(every)
@@ -286,7 +299,10 @@ class Smoke:
         health = local(["dagster", "api", "grpc-health-check", "-p", str(port["grpc"]), "-h", "127.0.0.1"])
         wait_for(
             "code server",
-            lambda: subprocess.run(health, env=self.env, capture_output=True, timeout=60).returncode == 0,
+            lambda: (
+                self.p.up("dagster-code")
+                and subprocess.run(health, env=self.env, capture_output=True, timeout=60).returncode == 0
+            ),
             300,
             every=3,
         )
@@ -294,10 +310,12 @@ class Smoke:
         self.p.start("dagster-webserver", with_options(c["dagster-webserver"], h="127.0.0.1", p=str(port["web"]), w=ws))
         self.p.start("dagster-daemon", with_options(c["dagster-daemon"], w=ws))
         self.p.start("api", with_options(c["api"], host="127.0.0.1", port=str(port["api"])))
-        wait_for("webserver", lambda: http_ok(f"http://127.0.0.1:{port['web']}/server_info"), 240)
-        wait_for("API", lambda: http_ok(f"{self.api}/api/3/action/status_show"), 120)
+        web = f"http://127.0.0.1:{port['web']}/server_info"
+        wait_for("webserver", lambda: self.p.up("dagster-webserver", "dagster-daemon") and http_ok(web), 240)
+        wait_for("API", lambda: self.p.up("api") and http_ok(f"{self.api}/api/3/action/status_show"), 120)
         for i in (1, 2):
-            wait_for(f"celery worker {i}", lambda i=i: " ready." in self.p.log(f"celery-worker-{i}"), 180)
+            name = f"celery-worker-{i}"
+            wait_for(f"celery worker {i}", lambda n=name: self.p.up(n) and " ready." in self.p.log(n), 180)
 
     def start_cameras(self, webhook: Webhook) -> list[str]:
         """The simulator, its cameras in the lake's inventory, the agency's subscription, two capture workers."""
@@ -307,7 +325,7 @@ class Smoke:
             ["pantau", "simulate", "--cameras", str(n), "--hls", "0", "--port", str(self.ports["sim"]),
              "--duration", str(duration), "--width", "320", "--height", "180", "--fps", "4"],
         )  # fmt: skip
-        wait_for("simulator", lambda: "faults: POST" in self.p.log("simulator"), 120)
+        wait_for("simulator", lambda: self.p.up("simulator") and "faults: POST" in self.p.log("simulator"), 120)
         rows = self._register_cameras(n, duration)
         self.p.run(
             "subscribe",
