@@ -186,6 +186,7 @@ def test_frame_scores_row_matches_contract() -> None:
     expected = {
         "fire", "smoke", "flood", "flood_depth_class", "persons", "crowd_density", "crowd_level", "crowd",
         "motion", "health", "risk_level", "risk_hazard", "model_version", "features",
+        "level_fire", "level_smoke", "level_flood", "level_crowd",
     }  # fmt: skip
     assert set(row) == expected
     for k in ("fire", "smoke", "flood", "crowd"):
