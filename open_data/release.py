@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -67,6 +68,7 @@ class ReleaseError(RuntimeError):
 
 
 COUNTS_NAME = "counts.parquet"
+BUILD_WORKERS = 2  # partitions encoded at once (each holds one partition in memory)
 COUNTS_MAX_VALUES = 20_000  # text columns with more distinct values per partition are not counted
 CHECKSUM_VERSION = 1
 COUNTS_SCHEMA = pa.schema(
@@ -427,64 +429,84 @@ def build_partitioned(
     stats: dict[str, Any] = {}
     out_schema: list[tuple[str, str]] | None = None
     added = removed = built = reused = 0
-    for key, (_rows, checksum) in sums.items():
-        old = prev_parts.get(key)
+
+    def build_part(key: str, checksum: str, old: dict[str, Any] | None) -> dict[str, Any]:
+        table = _part_rows(lake, variant, part, col_type, key, sid)
+        table, _extra, part_stats = prepare(spec, table, variant, store, threshold)
+        files_meta: dict[str, dict[str, Any]] = {}
+        paths: dict[str, str] = {}
+        for fmt, data in _encode(spec, table, partition=True).items():
+            path = f"{base}{fmt}/{key}.{fmt}"
+            store.put_bytes(prefix + path, data, content_type(path))
+            paths[path] = sha256(data)
+            files_meta[fmt] = {"path": path, "bytes": len(data), "sha256": paths[path]}
+        counted, vc = value_counts(table, key)
+        a = r = 0
         old_files = (old or {}).get("files", {})
-        if (
-            old is not None
-            and prev is not None
-            and prev_counts is not None
-            and old.get("checksum") == checksum
-            and all(fmt in old_files for fmt in spec.formats)
-        ):
-            meta = {k: old[k] for k in ("key", "rows", "checksum", "files", "counted", "stats")}
-            meta["schema"] = prev_ds["schema"] if prev_ds else []
-            for f in meta["files"].values():
-                src = f"{RELEASES_PREFIX}/{prev['version']}/{f['path']}"
-                links.append((src, f["path"]))
-                digests[f["path"]] = f["sha256"]
-            counts.append(prev_counts.filter(pc.equal(prev_counts["part"], key)))
-            reused += 1
-        else:
-            table = _part_rows(lake, variant, part, col_type, key, sid)
-            table, _extra, part_stats = prepare(spec, table, variant, store, threshold)
-            files_meta: dict[str, dict[str, Any]] = {}
-            for fmt, data in _encode(spec, table, partition=True).items():
-                path = f"{base}{fmt}/{key}.{fmt}"
-                store.put_bytes(prefix + path, data, content_type(path))
-                written.append(path)
-                digests[path] = sha256(data)
-                files_meta[fmt] = {"path": path, "bytes": len(data), "sha256": digests[path]}
-            counted, vc = value_counts(table, key)
-            counts.append(vc)
-            meta = {
-                "key": key,
-                "rows": table.num_rows,
-                "checksum": checksum,
-                "files": files_meta,
-                "counted": counted,
-                "stats": part_stats,
-                "schema": [(f.name, formats.frictionless_type(f.type)) for f in table.schema],
-            }
-            if old is None:
-                added += table.num_rows
-            elif prev is not None and "parquet" in old_files:
-                try:
-                    old_key = f"{RELEASES_PREFIX}/{prev['version']}/{old_files['parquet']['path']}"
-                    a, r = _diff_rows(table, pq.read_table(io.BytesIO(store.get_bytes(old_key))))
-                except (ObjectNotFoundError, FileNotFoundError):
-                    a, r = table.num_rows, int(old.get("rows", 0))
-                added += a
-                removed += r
-            built += 1
-            del table
-        part_schema = [(str(n), str(t)) for n, t in meta.pop("schema")]
-        if out_schema is None:
-            out_schema = part_schema
-        elif out_schema != part_schema:
-            raise ReleaseError(f"{spec.name}: partition {key} has a different schema")
-        _merge_stats(stats, meta["stats"])
-        parts_meta.append(meta)
+        if old is None:
+            a = table.num_rows
+        elif prev is not None and "parquet" in old_files:
+            try:
+                old_key = f"{RELEASES_PREFIX}/{prev['version']}/{old_files['parquet']['path']}"
+                a, r = _diff_rows(table, pq.read_table(io.BytesIO(store.get_bytes(old_key))))
+            except (ObjectNotFoundError, FileNotFoundError):
+                a, r = table.num_rows, int(old.get("rows", 0))
+        meta = {
+            "key": key,
+            "rows": table.num_rows,
+            "checksum": checksum,
+            "files": files_meta,
+            "counted": counted,
+            "stats": part_stats,
+            "schema": [(f.name, formats.frictionless_type(f.type)) for f in table.schema],
+        }
+        return {"meta": meta, "counts": vc, "paths": paths, "added": a, "removed": r}
+
+    # partitions to build run on a small pool (each one sorts and encodes while another reads the lake);
+    # the results are assembled in key order, so the output does not depend on which finishes first
+    done: dict[str, Any] = {}
+    with ThreadPoolExecutor(max_workers=BUILD_WORKERS, thread_name_prefix="release-part") as pool:
+        for key, (_rows, checksum) in sums.items():
+            old = prev_parts.get(key)
+            old_files = (old or {}).get("files", {})
+            if (
+                old is not None
+                and prev is not None
+                and prev_counts is not None
+                and old.get("checksum") == checksum
+                and all(fmt in old_files for fmt in spec.formats)
+            ):
+                done[key] = old
+            else:
+                done[key] = pool.submit(build_part, key, checksum, old)
+        for key in sums:
+            item = done[key]
+            if isinstance(item, Future):
+                got = item.result()
+                meta = got["meta"]
+                counts.append(got["counts"])
+                for path, digest in got["paths"].items():
+                    written.append(path)
+                    digests[path] = digest
+                added += got["added"]
+                removed += got["removed"]
+                built += 1
+            else:
+                assert prev is not None and prev_counts is not None
+                meta = {k: item[k] for k in ("key", "rows", "checksum", "files", "counted", "stats")}
+                meta["schema"] = prev_ds["schema"] if prev_ds else []
+                for f in meta["files"].values():
+                    links.append((f"{RELEASES_PREFIX}/{prev['version']}/{f['path']}", f["path"]))
+                    digests[f["path"]] = f["sha256"]
+                counts.append(prev_counts.filter(pc.equal(prev_counts["part"], key)))
+                reused += 1
+            part_schema = [(str(n), str(t)) for n, t in meta.pop("schema")]
+            if out_schema is None:
+                out_schema = part_schema
+            elif out_schema != part_schema:
+                raise ReleaseError(f"{spec.name}: partition {key} has a different schema")
+            _merge_stats(stats, meta["stats"])
+            parts_meta.append(meta)
     removed += sum(int(p.get("rows", 0)) for k, p in prev_parts.items() if k not in sums)
     if prev_ds is not None and not prev_parts:  # the previous release had one file: compare totals only
         added, removed = sum(p["rows"] for p in parts_meta), int(prev_ds.get("rows", 0))
