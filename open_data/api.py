@@ -42,6 +42,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import uvicorn
 from starlette.applications import Starlette
@@ -382,20 +383,21 @@ class CountsIndex:
         table = pq.read_table(path)
         pos = {k: i for i, k in enumerate(part_keys)}
         self.n_parts = len(part_keys)
-        cols: dict[str, dict[str | None, np.ndarray]] = {}
-        parts = table.column("part").to_pylist()
-        names = table.column("column").to_pylist()
-        values = table.column("value").to_pylist()
-        rows = table.column("rows").to_pylist()
-        for part, col, value, n in zip(parts, names, values, rows, strict=True):
-            i = pos.get(part)
-            if i is None:
-                continue
-            vec = cols.setdefault(col, {}).get(value)
-            if vec is None:
-                vec = cols[col][value] = np.zeros(self.n_parts, np.int64)
-            vec[i] += int(n)
-        self.columns = cols
+        part_idx = np.array([pos.get(k, -1) for k in table.column("part").to_pylist()], np.int64)
+        rows = table.column("rows").to_numpy()
+        cols = table.column("column")
+        self.columns: dict[str, dict[str | None, np.ndarray]] = {}
+        for name in pc.unique(cols).to_pylist():
+            mask = pc.equal(cols, name).to_numpy(zero_copy_only=False)
+            keep = mask & (part_idx >= 0)
+            values = table.column("value").filter(pa.array(keep)).combine_chunks().dictionary_encode()
+            matrix = np.zeros((len(values.dictionary) + 1, self.n_parts), np.int64)  # last row: NULL
+            codes = values.indices.fill_null(len(values.dictionary)).to_numpy()
+            np.add.at(matrix, (codes, part_idx[keep]), rows[keep])
+            by_value: dict[str | None, np.ndarray] = dict(zip(values.dictionary.to_pylist(), matrix[:-1], strict=True))
+            if matrix[-1].any():
+                by_value[None] = matrix[-1]
+            self.columns[name] = by_value
 
     def rows(self, column: str, values: list[str | None]) -> np.ndarray:
         """Rows per partition whose ``column`` is one of ``values`` (None: NULL)."""
