@@ -116,6 +116,7 @@ class Resource:
     part_keys: tuple[str, ...] = ()
     part_rows: tuple[int, ...] = ()
     partition_column: str | None = None
+    partition_grain: str = "month"
     counts: tuple[Path, str, str] | None = None
     counted: frozenset[str] = frozenset()
 
@@ -289,6 +290,7 @@ class Catalog:
                             part_keys=tuple(str(p["key"]) for p in parts) if part_files else (),
                             part_rows=tuple(int(p["rows"]) for p in parts) if part_files else (),
                             partition_column=(ds.get("partitioning") or {}).get("column"),
+                            partition_grain=(ds.get("partitioning") or {}).get("grain", "month"),
                             counts=counts if part_files else None,
                             counted=frozenset(counted),
                         )
@@ -374,6 +376,33 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
+
+
+def _partition_keys(values: list[Any], nulls: bool, col_type: pa.DataType, grain: str) -> set[str] | None:
+    """The partitions that can hold rows equal to ``values`` (ISO 8601 text; naive times are UTC, as the
+    engine reads them); None when a value is not plainly ISO 8601 (the scan then decides)."""
+    keys = {NULL_PART} if nulls else set()
+    fmt = "%Y-%m-%d" if grain == "day" else "%Y-%m"
+    for v in values:
+        if not isinstance(v, str):
+            return None
+        try:
+            if pa.types.is_date(col_type):
+                when: dt.date = dt.date.fromisoformat(v)
+            elif pa.types.is_timestamp(col_type):
+                stamp = dt.datetime.fromisoformat(v)
+                if col_type.tz is None:
+                    if stamp.tzinfo is not None:
+                        return None
+                    when = stamp
+                else:
+                    when = (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+            else:
+                return None
+        except ValueError:
+            return None
+        keys.add(when.strftime(fmt))
+    return keys
 
 
 class CountsIndex:
@@ -481,11 +510,15 @@ class Api:
         indexed: list[list[tuple[str, list[str | None]]]],
         scanned: bool,
         filtered: bool,
+        part_keys: set[str] | None = None,
     ) -> Plan:
-        """Drop the partitions the counts index rules out; exact rows per partition when it knows them."""
+        """Drop the partitions the counts index (or a filter on the partition column, ``part_keys``) rules out;
+        exact rows per partition when the index knows them."""
         if not res.parts:
             return Plan(res.files, [], None)
         keep = np.ones(len(res.parts), bool)
+        if part_keys is not None:
+            keep &= np.array([k in part_keys for k in res.part_keys], bool)
         exact: np.ndarray | None = None
         if not filtered:
             exact = np.array(res.part_rows, np.int64)
@@ -607,6 +640,7 @@ class Api:
         # columns (text search over counted columns) is kept as one entry listing each column
         indexed: list[list[tuple[str, list[str | None]]]] = []
         scanned = False  # a condition only a scan can evaluate
+        part_keys: set[str] | None = None  # partitions a filter on the partition column allows
         filters = _json_param(params, "filters") or {}
         if not isinstance(filters, dict):
             raise ApiError("filters must be an object", "filters")
@@ -628,6 +662,10 @@ class Api:
                 indexed.append([(col, [*vals, *([None] if nulls else [])])])
             else:
                 scanned = True
+            if col == res.partition_column and res.parts:
+                keys = _partition_keys(vals, bool(nulls), schema.field(col).type, res.partition_grain)
+                if keys is not None:
+                    part_keys = keys if part_keys is None else part_keys & keys
 
         q = _json_param(params, "q")
         if q not in (None, ""):
@@ -677,7 +715,7 @@ class Api:
                 order.append(f"{_q(col)} {direction}")
                 sort_cols.append((col, direction == "DESC"))
 
-        plan = self._plan(res, idx, indexed, scanned, bool(where))
+        plan = self._plan(res, idx, indexed, scanned, bool(where), part_keys)
         where_sql = (" WHERE " + " AND ".join(where)) if where else ""
         order_sql = (" ORDER BY " + ", ".join(order)) if order else ""
         select = ", ".join(_q(f) for f in fields)
