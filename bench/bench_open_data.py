@@ -20,6 +20,7 @@ Run: ``.venv/bin/python bench/bench_open_data.py [--days 365 --cameras 5000 --ro
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -41,7 +42,7 @@ import requests
 from open_data import formats
 from open_data.datasets import DATASETS_BY_NAME
 from open_data.release import COUNTS_SCHEMA, _counts_bytes, build_release, value_counts
-from warehouse.lake import Lake, LakeConfig
+from warehouse.lake import MIGRATIONS_DIR, Lake, LakeConfig
 from warehouse.migrations import migrate
 from warehouse.object_store import LocalObjectStore
 
@@ -113,7 +114,8 @@ def free_port() -> int:
 
 def synth_lake(cache: Path, days: int, cameras: int) -> tuple[Path, int, int]:
     """A lake with ``days`` of marts (snapshot ``base``) and one more day (snapshot ``next``), cached."""
-    root = cache / f"lake-v{CACHE_VERSION}-{days}d-{cameras}c"
+    schema = hashlib.sha256(",".join(sorted(p.name for p in MIGRATIONS_DIR.glob("*.sql"))).encode()).hexdigest()[:8]
+    root = cache / f"lake-v{CACHE_VERSION}-{days}d-{cameras}c-{schema}"  # rebuilt when the lake schema changes
     done = root / "snapshots.json"
     if done.is_file():
         snaps = json.loads(done.read_text())

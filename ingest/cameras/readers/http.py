@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
@@ -93,6 +94,22 @@ def http_get(session: requests.Session, url: str, connect_timeout_s: float, read
     return resp
 
 
+def camera_session(url: str) -> requests.Session:
+    """A session for one camera URL that reads the environment once, not on every request.
+
+    With ``trust_env`` requests looks up proxies, ``NO_PROXY``, CA-bundle variables and ``~/.netrc`` on each
+    GET (~0.2 CPU-ms, a tenth of a snapshot's HTTP cost); the proxies and CA bundle for this URL are resolved
+    here instead (credentials in the URL still apply; ``~/.netrc`` is not read).
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    return session
+
+
 class HttpReader(StreamReader):
     def __init__(
         self,
@@ -105,7 +122,7 @@ class HttpReader(StreamReader):
     ) -> None:
         super().__init__(url, connect_timeout_s=connect_timeout_s, read_timeout_s=read_timeout_s)
         self._own_session = session is None
-        self.session = session if session is not None else requests.Session()
+        self.session = session if session is not None else camera_session(url)
         self.max_idle_s = max_idle_s
         self._last_ok = 0.0
 
