@@ -54,7 +54,7 @@ class DatasetSpec:
 CAMERA_INVENTORY_WITH_THUMBS = """
 SELECT c.camera_id, c.name, c.operator, c.provider, c.stream_kind, c.lat, c.lon, c.kelurahan_code,
        c.kelurahan, c.kecamatan, c.kota, c.view_radius_m, c.heading_deg, c.installed_at, c.active, c.address,
-       c.n_channels, t.public_uri
+       c.n_channels, coalesce(c.status, 'installed') AS status, t.public_uri
 FROM cameras AS c AT (VERSION => $snapshot)
 LEFT JOIN (
     SELECT camera_id, arg_max(public_uri, captured_at) AS public_uri
@@ -65,7 +65,8 @@ LEFT JOIN (
 """
 CAMERA_INVENTORY = """
 SELECT camera_id, name, operator, provider, stream_kind, lat, lon, kelurahan_code, kelurahan, kecamatan, kota,
-       view_radius_m, heading_deg, installed_at, active, address, n_channels, NULL::VARCHAR AS public_uri
+       view_radius_m, heading_deg, installed_at, active, address, n_channels, coalesce(status, 'installed') AS status,
+       NULL::VARCHAR AS public_uri
 FROM cameras AT (VERSION => $snapshot)
 """
 RISK_HOURLY_CAMERA = """
@@ -168,6 +169,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
             "active": "Whether the camera is in service.",
             "address": "Street address of the camera site.",
             "n_channels": "Video channels at the site.",
+            "status": "Registry status: installed (in service), planned (a site accepted for a new camera) or retired.",
             "thumbnail": "Relative path of a face-blurred thumbnail in this release, when one exists.",
         },
         keywords=("cctv", "camera", "jakarta"),
