@@ -251,6 +251,14 @@ def step_planning(ctx: DemoContext) -> None:
     for r in top:
         t.add_row(str(r["rank"]), str(r["site_id"]), str(r["kode_kelurahan"]), str(r["gain"]), str(r["reason_en"]))
     ctx.console.print(t)
+    from ingest.registry.ops import accept_plan
+
+    with Lake(ctx.settings.lake_config()) as lake:
+        accepted = accept_plan(lake, actor="demo-planner", top=5)
+    ctx.console.print(
+        f"  registry: top {len(accepted.added)} sites accepted as planned cameras "
+        "(pantau cameras accept-plan; pantau cameras install ID --stream-url ... when they are up)"
+    )
 
 
 def step_publish(ctx: DemoContext) -> None:
@@ -285,12 +293,15 @@ def summary(ctx: DemoContext) -> None:
         ctx.console.print(t)
         cams = lake.query(
             "SELECT k.nama_kota AS kota, sum(k.population) AS population, "
-            "sum((SELECT count(*) FROM cameras c WHERE c.kelurahan_code = k.kode_kelurahan)) AS cameras "
+            "sum((SELECT count(*) FROM cameras c WHERE c.kelurahan_code = k.kode_kelurahan "
+            "AND coalesce(c.status, 'installed') = 'installed')) AS cameras, "
+            "sum((SELECT count(*) FROM cameras c WHERE c.kelurahan_code = k.kode_kelurahan "
+            "AND c.status = 'planned')) AS planned "
             "FROM kelurahan k GROUP BY 1 ORDER BY 1"
         ).to_pylist()
-        t2 = Table("kota", "cameras", "population (2019)", title="Cameras by kota")
+        t2 = Table("kota", "live cameras", "planned", "population (2019)", title="Cameras by kota")
         for r in cams:
-            t2.add_row(r["kota"], str(r["cameras"]), f"{int(r['population'] or 0):,}")
+            t2.add_row(r["kota"], str(r["cameras"]), str(r["planned"]), f"{int(r['population'] or 0):,}")
         ctx.console.print(t2)
         checks = lake.query(
             "SELECT count(*) AS n, count(*) FILTER (WHERE NOT passed) AS failed FROM asset_check_results"

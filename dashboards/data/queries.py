@@ -25,7 +25,7 @@ def _rank(col: str) -> str:
 
 CAMERAS = Q(
     "SELECT camera_id, name, operator, lat, lon, kelurahan_code, kelurahan, kecamatan, kota, active, "
-    "view_radius_m, address FROM cameras ORDER BY camera_id",
+    "view_radius_m, address FROM cameras WHERE coalesce(status, 'installed') <> 'planned' ORDER BY camera_id",
     ("cameras",),
     (
         "camera_id",

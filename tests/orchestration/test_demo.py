@@ -52,7 +52,8 @@ def _rows(lake: Lake, sql: str) -> list[dict]:  # type: ignore[type-arg]
 
 
 def test_reference_data_and_cameras_landed(lake: Lake) -> None:
-    assert lake.scalar("SELECT count(*) FROM cameras") == 1289
+    assert lake.scalar("SELECT count(*) FROM cameras WHERE status = 'installed'") == 1289
+    assert lake.scalar("SELECT count(*) FROM cameras WHERE status = 'planned'") == 5  # accepted plan sites
     assert lake.scalar("SELECT count(*) FROM kelurahan") >= 267
     scored = lake.scalar("SELECT count(DISTINCT camera_id) FROM frame_scores")
     assert scored >= 20, scored  # 24 simulated cameras; a dead one may land nothing
