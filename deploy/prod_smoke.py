@@ -20,7 +20,8 @@ asserts from outside only (HTTP, SQL) and prints each check:
    ``landed_batches`` ledger and the ledger's row counts equal the rows in ``frames`` (nothing lost between
    landing and lake, whatever was killed);
 2. the killed capture worker's cameras were captured again by the survivor (leases expired and were re-claimed);
-3. an alert reached the webhook (signed JSON from the outbox);
+3. an alert reached the webhook (signed JSON from the outbox), and after the alert-history job the API serves the
+   Atom feed and every CAP file it links from the S3 store;
 4. the open-data release launched through the Dagster webserver succeeded and is downloadable from the API, with a
    thumbnail for each camera that produced a blurred keyframe;
 5. every Dagster run of the smoke finished successfully despite the killed Celery worker (acks-late redelivery or
@@ -410,6 +411,7 @@ class Smoke:
             self._check_frames(cameras)
             self._check_alert(webhook)
             self._check_release()
+            self._check_feed()
             self._check_runs()
         finally:
             self.p.stop_all()
@@ -526,15 +528,8 @@ class Smoke:
         )
 
     def _check_release(self) -> None:
-        run_id = self.launch("open_data_release_job")
-        say(f"open_data_release_job launched through the webserver: {run_id}")
-
-        def finished() -> str | None:
-            st = next((r["status"] for r in self.runs() if r["runId"] == run_id), None)
-            return st if st in ("SUCCESS", "FAILURE", "CANCELED") else None
-
-        status = wait_for("the release run", finished, self.args.settle_s, every=5)
-        self.check("release run (Celery steps) succeeded", status == "SUCCESS", f"run {run_id}: {status}")
+        status = self._run_job("open_data_release_job")
+        self.check("release run (Celery steps) succeeded", status == "SUCCESS", f"open_data_release_job: {status}")
         pkg = requests.get(f"{self.api}/api/3/action/package_show", params={"id": "camera_inventory"}, timeout=30)
         ok = pkg.status_code == 200 and pkg.json().get("success")
         if not ok:
@@ -559,6 +554,39 @@ class Smoke:
             "release has a thumbnail per camera with a blurred keyframe",
             jpegs > 0 and jpegs == len(thumbs) == int(blurred),
             f"{jpegs} JPEG thumbnails served for {blurred} cameras with blurred keyframes",
+        )
+
+    def _run_job(self, job: str) -> str:
+        run_id = self.launch(job)
+        say(f"{job} launched through the webserver: {run_id}")
+
+        def finished() -> str | None:
+            st = next((r["status"] for r in self.runs() if r["runId"] == run_id), None)
+            return st if st in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+        return str(wait_for(f"the {job} run", finished, self.args.settle_s, every=5))
+
+    def _check_feed(self) -> None:
+        """The alert history job publishes CAP files and the Atom feed to S3; the API serves both from there."""
+        status = self._run_job("alert_history_job")
+        feed = requests.get(f"{self.api}/alerts/feed.atom", timeout=30)
+        from lxml import etree
+
+        links: list[str] = []
+        if feed.status_code == 200:
+            doc = etree.fromstring(feed.content)
+            links = [
+                str(e.get("href"))
+                for e in doc.iter("{http://www.w3.org/2005/Atom}link")
+                if e.get("type") == "application/cap+xml"
+            ]
+        caps = [requests.get(u, timeout=30) for u in links if u.startswith(self.api)]
+        cap_ok = [c for c in caps if c.status_code == 200 and b"urn:oasis:names:tc:emergency:cap:1.2" in c.content]
+        self.check(
+            "Atom feed and CAP files served from S3 by the API",
+            status == "SUCCESS" and feed.status_code == 200 and bool(links) and len(cap_ok) == len(links),
+            f"alert_history_job {status}; /alerts/feed.atom {feed.status_code} with {len(links)} CAP links, "
+            f"{len(cap_ok)} CAP 1.2 files fetched from their links",
         )
 
     def _check_runs(self) -> None:
