@@ -190,3 +190,20 @@ def _verify(hashed: str, password: str) -> bool:
 def count_users(db: Transactional) -> int:
     with db.read() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(users_t)).scalar_one())
+
+
+def get_user(db: Transactional, username: str) -> dict[str, Any] | None:
+    """An account's public fields (never the hash), or None."""
+    with db.read() as conn:
+        row = conn.execute(sa.select(users_t).where(users_t.c.username == username)).first()
+    return None if row is None else _public(dict(row._mapping))
+
+
+def current(db: Transactional, principal: Principal) -> Principal | None:
+    """The principal as the account store says now (role changes and deactivation apply at once)."""
+    if principal.source != "local":
+        return principal
+    row = get_user(db, principal.name)
+    if row is None or not row["active"]:
+        return None
+    return Principal(principal.name, Role.parse(row["role"]), "local")

@@ -44,6 +44,7 @@ class Permission(StrEnum):
     ACK_ALERT = "ack_alert"
     CANCEL_ALERT = "cancel_alert"
     MANAGE_SUBSCRIPTIONS = "manage_subscriptions"  # subscribers are personal data (e-mail, phone)
+    VIEW_REGISTRY = "view_registry"  # the camera registry page: who changed which camera
     MANAGE_CAMERAS = "manage_cameras"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
@@ -56,6 +57,7 @@ MIN_ROLE: dict[Permission, Role] = {
     Permission.ACK_ALERT: Role.OPERATOR,
     Permission.CANCEL_ALERT: Role.OPERATOR,
     Permission.MANAGE_SUBSCRIPTIONS: Role.ADMIN,
+    Permission.VIEW_REGISTRY: Role.OPERATOR,
     Permission.MANAGE_CAMERAS: Role.ADMIN,
     Permission.MANAGE_USERS: Role.ADMIN,
     Permission.VIEW_AUDIT: Role.ADMIN,

@@ -1,8 +1,10 @@
 """Pantau dashboards: ``streamlit run dashboards/app.py`` (or ``pantau dashboard``).
 
-The entry point only sets the page, the language switch and the navigation; each page is a
-script in ``dashboards/views`` (not ``pages/``: Streamlit would also treat a ``pages/`` folder as
-its older page list, and a link straight to a page would then open without this entry point). Data comes read-only from the lake in ``PANTAU_DATA_DIR``.
+The entry point only sets the page, the language switch, sign-in and the navigation; each page is
+a script in ``dashboards/views`` (not ``pages/``: Streamlit would also treat a ``pages/`` folder as
+its older page list, and a link straight to a page would then open without this entry point).
+The navigation holds only the pages the session's role may open (``dashboards/auth.py``); a link
+to any other page is not served. Data comes read-only from the lake in ``PANTAU_DATA_DIR``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import logging
 
 import streamlit as st
 
-from dashboards import data, ui
+from access.roles import Permission, allowed
+from dashboards import auth, data, ui
 from dashboards.i18n import DEFAULT_LANG, LANGS, t
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -22,6 +25,8 @@ st.set_page_config(page_title="Pantau", page_icon=ui.favicon_url(), layout="wide
 if "lang" not in st.session_state:
     st.session_state["lang"] = DEFAULT_LANG
 
+who = auth.current_principal()
+
 with st.sidebar:
     st.radio(
         ":material/translate: Bahasa / Language",
@@ -30,30 +35,49 @@ with st.sidebar:
         key="lang",
         horizontal=True,
     )
+    auth.sidebar(who)
 
+# (script, title key, icon, permission needed to see it)
 PAGES = {
     "section_monitor": [
-        st.Page("views/overview.py", title=t("nav_overview"), icon=":material/map:", default=True),
-        st.Page("views/camera.py", title=t("nav_camera"), icon=":material/videocam:"),
-        st.Page("views/kelurahan.py", title=t("nav_kelurahan"), icon=":material/holiday_village:"),
-        st.Page("views/alerts.py", title=t("nav_alerts"), icon=":material/notifications_active:"),
+        ("views/overview.py", "nav_overview", ":material/map:", Permission.VIEW_PUBLIC),
+        ("views/camera.py", "nav_camera", ":material/videocam:", Permission.VIEW_ANALYTICS),
+        ("views/kelurahan.py", "nav_kelurahan", ":material/holiday_village:", Permission.VIEW_ANALYTICS),
+        ("views/alerts.py", "nav_alerts", ":material/notifications_active:", Permission.VIEW_ANALYTICS),
     ],
     "section_services": [
-        st.Page("views/jaki.py", title=t("nav_jaki"), icon=":material/smartphone:"),
-        st.Page("views/planning.py", title=t("nav_planning"), icon=":material/architecture:"),
-        st.Page("views/open_data.py", title=t("nav_open_data"), icon=":material/inventory_2:"),
+        ("views/jaki.py", "nav_jaki", ":material/smartphone:", Permission.VIEW_ANALYTICS),
+        ("views/planning.py", "nav_planning", ":material/architecture:", Permission.VIEW_ANALYTICS),
+        ("views/open_data.py", "nav_open_data", ":material/inventory_2:", Permission.VIEW_PUBLIC),
     ],
     "section_admin": [
-        st.Page("views/quality.py", title=t("nav_quality"), icon=":material/monitor_heart:"),
-        st.Page("views/registry.py", title=t("nav_registry"), icon=":material/photo_camera:"),
-        st.Page("views/subscriptions.py", title=t("nav_subscriptions"), icon=":material/mark_email_unread:"),
+        ("views/quality.py", "nav_quality", ":material/monitor_heart:", Permission.VIEW_ANALYTICS),
+        ("views/registry.py", "nav_registry", ":material/photo_camera:", Permission.VIEW_REGISTRY),
+        (
+            "views/subscriptions.py",
+            "nav_subscriptions",
+            ":material/mark_email_unread:",
+            Permission.MANAGE_SUBSCRIPTIONS,
+        ),
+        ("views/audit.py", "nav_audit", ":material/policy:", Permission.VIEW_AUDIT),
     ],
 }
 
-nav = st.navigation({t(section): pages for section, pages in PAGES.items()})
+nav = st.navigation(
+    {
+        t(section): [
+            st.Page(script, title=t(title), icon=icon, default=script == "views/overview.py")
+            for script, title, icon, needs in pages
+            if allowed(who.role, needs)
+        ]
+        for section, pages in PAGES.items()
+        if any(allowed(who.role, needs) for *_, needs in pages)
+    }
+)
 
 with st.sidebar:
-    st.caption(f"{t('data_dir')}: `{data.data_dir()}`")
+    if allowed(who.role, Permission.VIEW_ANALYTICS):
+        st.caption(f"{t('data_dir')}: `{data.data_dir()}`")
     st.caption(t("times_in_wib"))
 
 nav.run()

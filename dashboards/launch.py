@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,9 @@ APP_PATH = Path(__file__).resolve().parent / "server.py"
 REPO_ROOT = APP_PATH.parent.parent
 
 
-def streamlit_command(port: int = 8501, headless: bool = True, address: str | None = None) -> list[str]:
+def streamlit_command(
+    port: int = 8501, headless: bool = True, address: str | None = None, secrets_file: Path | None = None
+) -> list[str]:
     """The ``streamlit run`` command line (same Python interpreter, usage statistics off)."""
     cmd = [
         sys.executable,
@@ -47,7 +50,36 @@ def streamlit_command(port: int = 8501, headless: bool = True, address: str | No
     ]
     if address:
         cmd += ["--server.address", address]
+    if secrets_file is not None:  # OIDC sign-in: Streamlit reads [auth] from this file only
+        cmd += ["--secrets.files", str(secrets_file)]
     return cmd
+
+
+def write_auth_secrets(settings: Any, folder: Path) -> Path | None:
+    """Write Streamlit's ``[auth]`` secrets (mode 0600) when an OIDC provider is configured; else None.
+
+    Without a provider the dashboards use the local accounts in the operational DB.
+    """
+    if not settings.oidc_enabled():
+        return None
+    from access.oidc import streamlit_auth_toml
+
+    text = streamlit_auth_toml(
+        server_metadata_url=settings.oidc_server_metadata_url,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret.get_secret_value(),
+        redirect_uri=settings.oidc_redirect_uri,
+        cookie_secret=settings.oidc_cookie_secret.get_secret_value(),
+        role_claim=settings.oidc_role_claim,
+        role_map=settings.oidc_roles,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secrets.toml"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+    return path
 
 
 def dashboard_env(data_dir: str | os.PathLike[str]) -> dict[str, str]:
@@ -64,10 +96,11 @@ def start_dashboard(
     port: int = 8501,
     headless: bool = True,
     address: str | None = None,
+    secrets_file: Path | None = None,
     **popen: object,
 ) -> subprocess.Popen[bytes]:
     """Start the server in the background and return its process."""
-    cmd = streamlit_command(port, headless, address)
+    cmd = streamlit_command(port, headless, address, secrets_file)
     log.info("starting dashboards on port %d for %s", port, data_dir)
     return subprocess.Popen(cmd, env=dashboard_env(data_dir), cwd=str(REPO_ROOT), **popen)  # type: ignore[call-overload, no-any-return]
 
@@ -92,9 +125,10 @@ def run_dashboard(
     port: int = 8501,
     headless: bool = True,
     address: str | None = None,
+    secrets_file: Path | None = None,
 ) -> int:
     """Run the dashboards in the foreground until interrupted; returns the server's exit code."""
-    proc = start_dashboard(data_dir, port, headless, address)
+    proc = start_dashboard(data_dir, port, headless, address, secrets_file)
     try:
         return proc.wait()
     except KeyboardInterrupt:

@@ -17,6 +17,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
+from access.roles import Permission
 from dashboards import data
 from dashboards.i18n import STRINGS, code_label, current_lang, t
 
@@ -180,8 +181,13 @@ def _is_control_flow(exc: BaseException) -> bool:
     return type(exc).__name__ in ("RerunException", "StopException")
 
 
-def run_page(render: Callable[[], None]) -> None:
-    """Render a page body; errors are logged and shown as a friendly message."""
+def run_page(render: Callable[[], None], needs: Permission = Permission.VIEW_ANALYTICS) -> None:
+    """Render a page body when the session's role holds ``needs`` (checked on the server, whatever the
+    navigation showed); errors are logged and shown as a friendly message."""
+    from dashboards import auth
+
+    if not auth.guard(needs):
+        return
     try:
         render()
     except Exception as exc:

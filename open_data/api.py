@@ -51,6 +51,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from open_data.hardening import MAX_BODY_BYTES, Hardening, RequestTooLarge
 from open_data.store_files import store_response
 from warehouse.object_store import LocalObjectStore, ObjectNotFoundError, ObjectStore
 
@@ -60,6 +61,17 @@ NULL_PART = "none"  # the partition key of rows whose time is NULL (open_data.re
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 32_000  # CKAN's ckan.datastore.search.rows_max default; bulk files have no cap
+MAX_OFFSET = 10**12
+MAX_TEXT = 1_000  # characters in any one string parameter or filter value
+MAX_ITEMS = 100  # fields listed, filters given, values per filter
+# every action's parameters: anything else is refused by name (a typo must not silently return everything)
+PARAMS: dict[str, frozenset[str]] = {
+    "package_list": frozenset({"limit", "offset"}),
+    "package_show": frozenset({"id", "name"}),
+    "package_search": frozenset({"q", "rows", "start"}),
+    "datastore_search": frozenset({"resource_id", "id", "limit", "offset", "fields", "filters", "q", "sort"}),
+    "status_show": frozenset(),
+}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SORT_ITEM = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
 CKAN_TYPES = {
@@ -316,20 +328,20 @@ class Catalog:
         self.refresh()
         pkg = self.packages.get(name)
         if pkg is None:
-            raise NotFoundError(f"Not found: package {name!r}")
+            raise NotFoundError(f"Not found: package {_show(name)}")
         return {k: v for k, v in pkg.items() if not k.startswith("_")}
 
     def datastore_resource(self, rid: str) -> Resource:
         self.refresh()
         if rid in self.packages:
-            rid = next(r["id"] for r in self.packages[rid]["resources"] if r["datastore_active"])
+            rid = next((r["id"] for r in self.packages[rid]["resources"] if r["datastore_active"]), rid)
         res = self.resources.get(rid)
         if res is None:
-            raise NotFoundError(f"Not found: resource {rid!r}")
+            raise NotFoundError(f"Not found: resource {_show(rid)}")
         if res.fmt != "parquet":
             res = self.resources.get(f"{res.dataset}:{res.version}:parquet") or res
         if res.fmt != "parquet":
-            raise ApiError(f"resource {rid!r} is not in the datastore", "resource_id")
+            raise ApiError(f"resource {_show(rid)} is not in the datastore", "resource_id")
         self.fetch(res)
         return res
 
@@ -353,14 +365,63 @@ def _json_param(params: dict[str, Any], name: str) -> Any:
     if isinstance(raw, str) and raw.strip().startswith(("{", "[")):
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ApiError(f"{name} is not valid JSON", name) from None
     return raw
 
 
+def _show(value: Any) -> str:
+    """A client value as it may appear in an error message: short, ASCII, quoted."""
+    return ascii(str(value)[:64])
+
+
+def _check_params(action: str, params: dict[str, Any]) -> None:
+    """Strict validation shared by every action: known names, bounded strings, scalar or small JSON values."""
+    unknown = sorted(set(params) - PARAMS[action])
+    if unknown:
+        raise ApiError(f"unknown parameter {_show(unknown[0])} for {action}", "params")
+    for name, value in params.items():
+        _check_value(name, value, depth=0)
+
+
+def _check_value(name: str, value: Any, depth: int) -> None:
+    if depth > 3:
+        raise ApiError(f"{name} is nested too deeply", name)
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise ApiError(f"{name} is longer than {MAX_TEXT} characters", name)
+        if "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+            raise ApiError(f"{name} contains characters that are not allowed", name)
+        return
+    if isinstance(value, int):
+        if abs(value) > 2**63 - 1:
+            raise ApiError(f"{name} is out of range", name)
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ApiError(f"{name} must be a finite number", name)
+        return
+    if isinstance(value, list):
+        if len(value) > MAX_ITEMS:
+            raise ApiError(f"{name} has more than {MAX_ITEMS} items", name)
+        for v in value:
+            _check_value(name, v, depth + 1)
+        return
+    if isinstance(value, dict):
+        if len(value) > MAX_ITEMS:
+            raise ApiError(f"{name} has more than {MAX_ITEMS} entries", name)
+        for k, v in value.items():
+            _check_value(name, str(k), depth + 1)
+            _check_value(name, v, depth + 1)
+        return
+    raise ApiError(f"{name} has an unsupported type", name)
+
+
 def _column(name: Any, columns: list[str], field: str) -> str:
     if not isinstance(name, str) or not _IDENT.match(name) or name not in columns:
-        raise ApiError(f"field {str(name)[:64]!r} not in the resource", field)
+        raise ApiError(f"field {_show(name)} not in the resource", field)
     return name
 
 
@@ -622,7 +683,7 @@ class Api:
         schema = self._schema(res)
         columns = list(schema.names)
         limit = _int(params, "limit", DEFAULT_LIMIT, 0, MAX_LIMIT)
-        offset = _int(params, "offset", 0, 0, 2**62)
+        offset = _int(params, "offset", 0, 0, MAX_OFFSET)
 
         fields_raw = _json_param(params, "fields")
         if fields_raw in (None, "", []):
@@ -631,6 +692,8 @@ class Api:
             items = fields_raw.split(",") if isinstance(fields_raw, str) else fields_raw
             if not isinstance(items, list):
                 raise ApiError("fields must be a list or a comma-separated string", "fields")
+            if len(items) > MAX_ITEMS:
+                raise ApiError(f"fields has more than {MAX_ITEMS} items", "fields")
             fields = [_column(f.strip() if isinstance(f, str) else f, columns, "fields") for f in items]
 
         idx = self._index(res)
@@ -649,6 +712,8 @@ class Api:
             values = value if isinstance(value, list) else [value]
             if not values or any(isinstance(v, (dict, list)) for v in values):
                 raise ApiError(f"bad filter value for {col}", "filters")
+            for v in values:
+                _check_value("filters", v, depth=1)
             nulls = [v for v in values if v is None]
             vals = [v for v in values if v is not None]
             parts = []
@@ -694,6 +759,7 @@ class Api:
                     col = _column(key, columns, "q")
                     if not isinstance(value, (str, int, float)):
                         raise ApiError(f"bad q value for {col}", "q")
+                    _check_value("q", value, depth=1)
                     where.append(f"CAST({_q(col)} AS VARCHAR) ILIKE ?")
                     args.append(f"%{value}%")
                     scanned = True
@@ -709,7 +775,7 @@ class Api:
             for item in sort_raw.split(","):
                 m = _SORT_ITEM.match(item)
                 if not m:
-                    raise ApiError(f"bad sort clause {item.strip()[:64]!r}", "sort")
+                    raise ApiError(f"bad sort clause {_show(item.strip())}", "sort")
                 col = _column(m.group(1), columns, "sort")
                 direction = (m.group(2) or "asc").upper()
                 order.append(f"{_q(col)} {direction}")
@@ -746,6 +812,9 @@ class Api:
         except (duckdb.ConversionException, duckdb.BinderException, duckdb.InvalidInputException) as exc:
             log.info("datastore_search rejected: %s", exc)
             raise ApiError("a filter value does not match the field's type", "filters") from None
+        except (duckdb.OutOfRangeException, duckdb.TypeMismatchException, OverflowError) as exc:
+            log.info("datastore_search rejected: %s", exc)
+            raise ApiError("a filter value is out of range for the field", "filters") from None
         finally:
             cur.close()
         ftypes = dict(self.catalog.packages[res.dataset]["_fields"]) if res.dataset in self.catalog.packages else {}
@@ -769,43 +838,64 @@ class Api:
 ACTIONS = ("package_list", "package_show", "package_search", "datastore_search", "status_show")
 
 
+class SafeJSONResponse(JSONResponse):
+    """JSON as ASCII (a client's odd characters echoed in a message cannot break the encoding)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, default=str, separators=(",", ":")).encode()
+
+
 def create_app(
     source: ObjectStore | str | os.PathLike[str],
     threads: int = 2,
     memory_limit: str = "1GB",
     extra_routes: Sequence[BaseRoute] = (),
-) -> Starlette:
+    *,
+    rate: float = 20.0,
+    burst: int = 60,
+    max_body: int = MAX_BODY_BYTES,
+    trust_forwarded_for: bool = False,
+) -> Hardening:
     """The API over ``source``: an object store (folder or S3), or a folder path holding ``releases/``.
 
     ``threads`` and ``memory_limit`` bound the DuckDB engine behind ``datastore_search``; ``extra_routes`` mounts
-    further public endpoints beside it (e.g. the alert feeds of ``alerts.http``)."""
+    further public endpoints beside it (e.g. the alert feeds of ``alerts.http``). Everything is served behind
+    :class:`open_data.hardening.Hardening` (size and rate limits per client, security headers, CORS for anonymous
+    reads); the Starlette app is ``.app`` (its ``state.catalog`` too).
+    """
     store = as_store(source)
     api = Api(store, threads=threads, memory_limit=memory_limit)
 
     async def action(request: Request) -> Response:
         name = request.path_params["name"]
-        help_url = str(request.url_for("action", name="help_show")) + f"?name={name}"
+        known = name in ACTIONS
+        help_url = str(request.url_for("action", name="help_show")) + (f"?name={name}" if known else "")
         try:
-            if name not in ACTIONS:
-                raise NotFoundError(f"Action name not known: {name[:64]}")
+            if not known:
+                raise NotFoundError(f"Action name not known: {_show(name)}")
             params: dict[str, Any] = dict(request.query_params)
+            if len(request.query_params.multi_items()) != len(params):
+                raise ApiError("a parameter is given more than once", "params")
             if request.method == "POST":
                 raw = await request.body()
                 if raw.strip():
                     try:
                         body = json.loads(raw)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         raise BadRequestError("Could not parse the request body as JSON") from None
                     if not isinstance(body, dict):
                         raise BadRequestError("The request body must be a JSON object")
                     params.update(body)
+            _check_params(name, params)
             result = await run_in_threadpool(getattr(api, name), params)  # DuckDB work off the event loop
-            return JSONResponse({"help": help_url, "success": True, "result": result})
+            return SafeJSONResponse({"help": help_url, "success": True, "result": result})
         except ApiError as exc:
-            return JSONResponse({"help": help_url, "success": False, "error": exc.body()}, status_code=exc.status)
+            return SafeJSONResponse({"help": help_url, "success": False, "error": exc.body()}, status_code=exc.status)
+        except RequestTooLarge:
+            raise  # the hardening middleware answers 413
         except Exception:  # never leak a stack trace or SQL to the client
-            log.exception("API action %s failed", name)
-            return JSONResponse(
+            log.exception("API action %s failed", _show(name))
+            return SafeJSONResponse(
                 {
                     "help": help_url,
                     "success": False,
@@ -838,7 +928,7 @@ def create_app(
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.catalog = api.catalog
-    return app
+    return Hardening(app, rate=rate, burst=burst, max_body=max_body, trust_forwarded_for=trust_forwarded_for)
 
 
 def serve_api(
@@ -849,7 +939,7 @@ def serve_api(
     memory_limit: str = "1GB",
 ) -> None:
     """Serve the portal and the CKAN-style API for the releases in ``source`` (blocks)."""
-    uvicorn.run(create_app(source, threads, memory_limit), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(source, threads, memory_limit), host=host, port=port, log_level="info", proxy_headers=False)
 
 
 class ApiServer:
@@ -861,9 +951,13 @@ class ApiServer:
         port: int,
         host: str = "127.0.0.1",
         extra_routes: Sequence[BaseRoute] = (),
+        **limits: Any,
     ) -> None:
-        self.app = create_app(source, extra_routes=extra_routes)
-        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="off")
+        self.app = create_app(source, extra_routes=extra_routes, **limits)
+        # proxy_headers off: the hardening middleware alone decides whether X-Forwarded-For is trusted
+        config = uvicorn.Config(
+            self.app, host=host, port=port, log_level="warning", lifespan="off", proxy_headers=False
+        )
         self.server = uvicorn.Server(config)
         self.url = f"http://{host}:{port}"
         self._thread = threading.Thread(target=self.server.run, daemon=True)

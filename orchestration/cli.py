@@ -352,8 +352,17 @@ def serve_api(
     store = LocalObjectStore(root) if root else s.object_store()  # folder or S3, as configured
     # the alert feeds, CAP files, public alert map and acknowledgement links beside the open data
     routes = alert_routes(store, ops=OpsDB(s.resolved_ops_db_url()), ack_secret=s.ack_secret.get_secret_value())
-    app_ = create_app(store, threads=threads, memory_limit=memory_limit, extra_routes=routes)
-    uvicorn.run(instrument_asgi(app_) if metrics else app_, host=host, port=port, log_level="info")
+    app_ = create_app(
+        store,
+        threads=threads,
+        memory_limit=memory_limit,
+        extra_routes=routes,
+        rate=s.api_rate,
+        burst=s.api_burst,
+        trust_forwarded_for=s.api_behind_proxy,
+    )
+    # uvicorn's own X-Forwarded-For handling is off: the API's hardening decides (PANTAU_API_BEHIND_PROXY)
+    uvicorn.run(instrument_asgi(app_) if metrics else app_, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @app.command()
@@ -363,11 +372,12 @@ def dashboard(
     host: Annotated[str | None, typer.Option(help="Bind address (default: Streamlit's)")] = None,
     headless: Annotated[bool, typer.Option(help="Do not open a browser")] = True,
 ) -> None:
-    """Start the Streamlit dashboards (read-only over the lake)."""
-    from dashboards.launch import run_dashboard
+    """Start the Streamlit dashboards (sign-in: OIDC when configured, else `pantau users add`)."""
+    from dashboards.launch import run_dashboard, write_auth_secrets
 
     s = _settings(data_dir)
-    raise typer.Exit(run_dashboard(str(s.data_dir), port, headless, host))
+    secrets_file = write_auth_secrets(s, Path(s.data_dir) / ".dashboards")
+    raise typer.Exit(run_dashboard(str(s.data_dir), port, headless, host, secrets_file))
 
 
 @app.command("eval")

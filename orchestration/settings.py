@@ -114,6 +114,9 @@ class PantauSettings(BaseSettings):
         SecretStr("change-me-in-production"), description="HMAC secret of the alerts' acknowledgement links"
     )
     ack_link_hours: float = Field(24.0, description="how long an acknowledgement link stays valid")
+    api_rate: float = Field(20.0, description="open-data API: requests per second per client")
+    api_burst: int = Field(60, description="open-data API: burst size per client")
+    api_behind_proxy: bool = Field(False, description="trust X-Forwarded-For (only behind a proxy that sets it)")
     open_data_threshold: int = Field(10, description="Jaki counts below this are suppressed in open data")
     upkeep: dict[str, Any] = Field(
         default_factory=dict,
@@ -124,6 +127,19 @@ class PantauSettings(BaseSettings):
         description="capture scoring: the vision pipeline, or pass-through (motion and health only, hazard scores "
         "NULL, no alerts; recorded per frame and shown in camera health)",
     )
+    # dashboards sign-in: OIDC (st.login) when a provider is configured, else local accounts in the ops DB
+    oidc_server_metadata_url: str = Field("", description="the provider's .well-known/openid-configuration URL")
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_redirect_uri: str = Field("", description="https://<dashboards>/oauth2callback")
+    oidc_cookie_secret: SecretStr = Field(SecretStr(""), description="signs Streamlit's login cookie (>= 32 chars)")
+    oidc_role_claim: str = Field("groups", description="the ID-token claim listing the user's groups or roles")
+    oidc_roles: dict[str, str] = Field(
+        default_factory=dict, description="claim value -> public|analyst|operator|admin; unnamed users are public"
+    )
+
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_server_metadata_url and self.oidc_client_id)
 
     def s3_config(self) -> S3Config:
         return S3Config(

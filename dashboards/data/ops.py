@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from access.roles import Principal
 from alerts.db import OpsDB
 from alerts.lifecycle import AlertLifecycle, AlertNotFoundError, get_alert, list_alerts, transitions
 from dashboards.data.camera_state import clear_caches
@@ -37,12 +38,24 @@ def ops_db(root: Path | None = None) -> OpsDB | None:
         return None
 
 
-def acknowledge_alert(alert_id: str, actor: str, root: Path | None = None) -> None:
-    """Acknowledge in the operational DB (raises RuntimeError when there is none)."""
+def acknowledge_alert(alert_id: str, actor: str, *, by: Principal, root: Path | None = None) -> None:
+    """Acknowledge through the alerts package as ``by`` (its role is checked there; the change is audited).
+
+    Raises RuntimeError when there is no operational DB, ``access.roles.AccessDenied`` for a role that may not.
+    """
     ops = ops_db(root)
     if ops is None:
         raise RuntimeError("no operational alerts database")
-    AlertLifecycle(ops, validate=False).acknowledge(alert_id, actor=actor)
+    AlertLifecycle(ops, validate=False).acknowledge(alert_id, actor=actor, by=by, source="dashboard")
+    clear_caches()
+
+
+def cancel_alert(alert_id: str, reason: str, *, by: Principal, root: Path | None = None) -> None:
+    """Cancel (CAP Cancel to every recipient) as ``by``: operators and admins, with a mandatory reason."""
+    ops = ops_db(root)
+    if ops is None:
+        raise RuntimeError("no operational alerts database")
+    AlertLifecycle(ops).cancel(alert_id, reason, by=by, source="dashboard")
     clear_caches()
 
 

@@ -10,7 +10,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboards import data, ui
+from access.roles import AccessDenied, Permission
+from dashboards import auth, data, ui
 from dashboards.i18n import t
 
 STATUSES = ("open", "updated", "acknowledged", "resolved", "cancelled")
@@ -120,13 +121,39 @@ def _ack_form(alert_id: str) -> None:
 
 
 def _acknowledge(alert_id: str) -> None:
-    actor = str(st.session_state.get(f"ack-actor-{alert_id}") or "").strip() or "dashboard"
+    # the principal is read again here, on the server, whatever the page showed when it was drawn
+    who = auth.current_principal()
+    actor = str(st.session_state.get(f"ack-actor-{alert_id}") or "").strip() or who.name
     try:
-        data.acknowledge_alert(alert_id, actor)
+        data.acknowledge_alert(alert_id, actor, by=who)
         outcome = (alert_id, "success", t("ack_done", id=alert_id))
+    except AccessDenied as exc:
+        ui.log.warning("acknowledge %s refused: %s", alert_id, exc)
+        outcome = (alert_id, "warning", t("action_refused", err=t("access_denied", role=t(f"role_{who.role.value}"))))
     except Exception as exc:  # the lifecycle refuses bad transitions: tell the officer
         ui.log.warning("acknowledge %s failed: %s", alert_id, exc)
         outcome = (alert_id, "warning", t("ack_failed", err=_refusal(alert_id, exc)))
+    st.session_state[ACK_OUTCOME] = outcome
+
+
+def _cancel_form(alert_id: str) -> None:
+    with st.expander(t("cancel_alert"), icon=":material/cancel:"), st.form(f"cancel-{alert_id}"):
+        st.text_area(t("cancel_reason"), key=f"cancel-reason-{alert_id}", max_chars=2000)
+        st.form_submit_button(t("cancel_alert"), on_click=_cancel, args=(alert_id,))
+
+
+def _cancel(alert_id: str) -> None:
+    who = auth.current_principal()
+    reason = str(st.session_state.get(f"cancel-reason-{alert_id}") or "").strip()
+    try:
+        data.cancel_alert(alert_id, reason, by=who)
+        outcome = (alert_id, "success", t("cancel_done", id=alert_id))
+    except AccessDenied as exc:
+        ui.log.warning("cancel %s refused: %s", alert_id, exc)
+        outcome = (alert_id, "warning", t("action_refused", err=t("access_denied", role=t(f"role_{who.role.value}"))))
+    except Exception as exc:  # not active any more, or no reason given
+        ui.log.warning("cancel %s failed: %s", alert_id, exc)
+        outcome = (alert_id, "warning", t("cancel_failed", err=_refusal(alert_id, exc)))
     st.session_state[ACK_OUTCOME] = outcome
 
 
@@ -186,11 +213,14 @@ def _detail(df: pd.DataFrame) -> None:
                 except ValueError:
                     st.code(row["evidence"])
         _show_outcome(outcome)
-        if row["status"] in data.ACTIVE_ALERT_STATUSES and row["status"] != "acknowledged":
-            if data.can_acknowledge():
-                _ack_form(alert_id)
-            else:
+        if row["status"] in data.ACTIVE_ALERT_STATUSES and auth.may(Permission.ACK_ALERT):
+            if not data.can_acknowledge():
                 st.caption(t("ack_readonly"))
+            else:
+                if row["status"] != "acknowledged":
+                    _ack_form(alert_id)
+                if auth.may(Permission.CANCEL_ALERT):
+                    _cancel_form(alert_id)
     with right, ui.section():
         st.subheader(t("cap_message"))
         raw = (

@@ -7,6 +7,7 @@ import functools
 import pandas as pd
 import streamlit as st
 
+from access.roles import Permission
 from dashboards import data, ui
 from dashboards.i18n import t
 
@@ -73,4 +74,4 @@ def render() -> None:
                 )
 
 
-ui.run_page(render)
+ui.run_page(render, needs=Permission.VIEW_PUBLIC)

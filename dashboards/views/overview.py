@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from access.roles import Permission
 from dashboards import data, ui
 from dashboards.i18n import current_lang, t
 
@@ -25,7 +26,7 @@ def _alert_card(row: pd.Series) -> None:
 @st.fragment(run_every=REFRESH_S)
 def live() -> None:
     """Re-run every REFRESH_S seconds on its own (only this part of the page refreshes)."""
-    ui.run_page(_live)
+    ui.run_page(_live, needs=Permission.VIEW_PUBLIC)
 
 
 def _live() -> None:
@@ -94,4 +95,4 @@ def render() -> None:
     live()
 
 
-ui.run_page(render)
+ui.run_page(render, needs=Permission.VIEW_PUBLIC)

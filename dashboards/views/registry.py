@@ -11,6 +11,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from access.roles import Permission
 from dashboards import data, ui
 from dashboards.data import registry as reg
 from dashboards.i18n import t
@@ -145,4 +146,4 @@ def render() -> None:
             st.dataframe(rejects, hide_index=True, height=220)
 
 
-ui.run_page(render)
+ui.run_page(render, needs=Permission.VIEW_REGISTRY)

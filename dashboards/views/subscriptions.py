@@ -6,9 +6,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from access.roles import AccessDenied, Permission
 from alerts.channels import CHANNELS
 from alerts.subscriptions import SubscriptionSpec, add_subscription, list_subscriptions
-from dashboards import data, ui
+from dashboards import auth, data, ui
 from dashboards.i18n import t
 
 
@@ -55,9 +56,13 @@ def _add_form() -> None:
                 area_code=area_code or None,
                 min_level=min_level,
             )
+            who = auth.current_principal()  # checked again by add_subscription, on the server
             try:
-                row = add_subscription(ops, spec)
+                row = add_subscription(ops, spec, by=who, source="dashboard")
                 st.success(t("sub_saved", id=row["subscription_id"]))
+            except AccessDenied:
+                ui.log.warning("subscription refused for %s (%s)", who.name, who.role)
+                st.warning(t("action_refused", err=t("access_denied", role=t(f"role_{who.role.value}"))))
             except ValueError as exc:  # validation message is meant for the user
                 st.warning(t("sub_failed", err=str(exc)))
 
@@ -105,4 +110,4 @@ def render() -> None:
         st.caption(t("subs_admin_note"))
 
 
-ui.run_page(render)
+ui.run_page(render, needs=Permission.MANAGE_SUBSCRIPTIONS)

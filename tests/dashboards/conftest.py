@@ -12,7 +12,7 @@ from warehouse.migrations import migrate
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from crafted import lurah_subscription, populate
+from crafted import add_test_users, lurah_subscription, populate
 
 
 def populate_ops(root: Path) -> None:
@@ -25,6 +25,7 @@ def populate_ops(root: Path) -> None:
         add_subscription(ops, lurah_subscription("31.74.01.1001"))
     finally:
         ops.dispose()
+    add_test_users(root)
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +35,9 @@ APP = REPO / "dashboards" / "app.py"
 @pytest.fixture
 def no_lake_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "nothing-here"
+    # the accounts live in an operational DB elsewhere (PANTAU_OPS_DB_URL): the data folder stays absent
+    add_test_users(tmp_path / "accounts")
+    monkeypatch.setenv("PANTAU_OPS_DB_URL", f"sqlite:///{tmp_path / 'accounts' / 'ops.sqlite'}")
     monkeypatch.setenv("PANTAU_DATA_DIR", str(root))
     return root
 
@@ -49,6 +53,7 @@ def _empty_lake_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated, empty lake, shared by the tests (dashboards only read it)."""
     root = tmp_path_factory.mktemp("empty") / "pantau-data"
     _migrated(root).close()
+    add_test_users(root)
     return root
 
 

@@ -807,8 +807,29 @@ def open_alerts(ops_url: str, lake: Lake, data_dir: Path) -> list[str]:
     return ids
 
 
+# local accounts the dashboard tests sign in with: one per role, named after it (argon2id hashes in ops.sqlite)
+TEST_PASSWORD = "test-password-only"
+TEST_USERS = ("analyst", "operator", "admin")
+
+
+def add_test_users(root: Path) -> None:
+    """``<root>/ops.sqlite`` (created when missing) with one account per role in :data:`TEST_USERS`."""
+    from access.accounts import add_user, get_user
+    from access.roles import SYSTEM
+    from alerts.db import OpsDB, sqlite_url
+
+    ops = OpsDB(sqlite_url(str(root)))
+    try:
+        for name in TEST_USERS:
+            if get_user(ops, name) is None:
+                add_user(ops, name, TEST_PASSWORD, name, by=SYSTEM)
+    finally:
+        ops.dispose()
+
+
 def build_alerts_data_dir(root: Path) -> list[str]:
-    """A migrated lake in ``root`` with ``<root>/ops.sqlite`` holding ``ACK_ALERTS`` (see :func:`open_alerts`)."""
+    """A migrated lake in ``root`` with ``<root>/ops.sqlite`` holding ``ACK_ALERTS`` (see :func:`open_alerts`)
+    and the test accounts (:func:`add_test_users`)."""
     from alerts.db import sqlite_url
     from warehouse.lake import LakeConfig
     from warehouse.migrations import migrate
@@ -816,9 +837,11 @@ def build_alerts_data_dir(root: Path) -> list[str]:
     lake = Lake(LakeConfig(root=root))
     try:
         migrate(lake)
-        return open_alerts(sqlite_url(str(root)), lake, root)
+        ids = open_alerts(sqlite_url(str(root)), lake, root)
     finally:
         lake.close()
+    add_test_users(root)
+    return ids
 
 
 def copy_data_dir(src: Path, dst: Path) -> Path:

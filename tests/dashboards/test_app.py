@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import APP
-from crafted import ASSET_CHECKS, asset_check_rows
+from crafted import ASSET_CHECKS, add_test_users, asset_check_rows
 from streamlit.testing.v1 import AppTest
 
 from dashboards.i18n import translate
@@ -27,12 +27,22 @@ PAGES = (
 )
 
 
-def open_page(page: str, lang: str = "id") -> AppTest:
+def open_page(page: str, lang: str = "id", user: str | None = "admin") -> AppTest:
+    """``page`` as ``user`` sees it (a test account named after its role; None: not signed in)."""
     at = AppTest.from_file(str(APP), default_timeout=90)
     at.session_state["lang"] = lang
+    if user is not None:
+        sign_in(at, user)
     at.switch_page(page).run()
     assert_clean(at)
     return at
+
+
+def sign_in(at: AppTest, user: str) -> None:
+    """What the sign-in form leaves in the session after a correct password (tests/security signs in through it)."""
+    from dashboards.auth import PRINCIPAL
+
+    at.session_state[PRINCIPAL] = (user, "local")
 
 
 def assert_clean(at: AppTest) -> None:
@@ -189,6 +199,7 @@ def test_quality_flags_tables_whose_newest_row_is_in_the_future(
         lk.append("landed_batches", pd.DataFrame({"batch_id": ["b1"], "ingested_at": [now + pd.Timedelta(hours=5)]}))
     finally:
         lk.close()
+    add_test_users(root)
     monkeypatch.setenv("PANTAU_DATA_DIR", str(root))
     at = open_page("views/quality.py")
     fresh = at.dataframe[0].value.set_index("table")
@@ -250,6 +261,7 @@ def test_quality_asset_checks_follow_the_table_contract(
 ) -> None:
     root = tmp_path / "pantau-data"
     _lake_with(root, ddl, asset_check_rows() if rows == "crafted" else [])
+    add_test_users(root)
     monkeypatch.setenv("PANTAU_DATA_DIR", str(root))
     at = open_page("views/quality.py")
     said = texts(at)

@@ -40,7 +40,9 @@ PAGES = {
     "quality": "Kualitas & kesegaran data",
     "planning": "Perencanaan kamera baru",
     "open_data": "Data terbuka",
+    "audit": "Akses & log audit",
 }
+PUBLIC_PATHS = ("", "open_data")  # what a session that has not signed in is served
 ERROR_SELECTORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -75,6 +77,26 @@ def require_chromium() -> None:
             pytest.fail("CI must have Debian chromium at /usr/bin/chromium")
         pytest.skip("Debian chromium is not installed")
     pytest.importorskip("playwright.sync_api") if not os.environ.get("CI") else None
+
+
+def sign_in(page: object, user: str, password: str | None = None) -> None:
+    """Sign in through the sidebar form as a test account (``crafted.TEST_USERS``) and wait for the new navigation."""
+    from crafted import TEST_PASSWORD
+
+    from dashboards.i18n import translate
+
+    login = translate("login")
+    field = page.get_by_label(translate("username"))  # type: ignore[attr-defined]
+    if not field.is_visible():  # the sign-in expander is closed: open it
+        page.locator('[data-testid="stExpander"]').filter(has_text=login).locator("summary").click()  # type: ignore[attr-defined]
+        field.wait_for(state="visible", timeout=30_000)
+    field.fill(user)
+    page.get_by_label(translate("password"), exact=True).fill(password or TEST_PASSWORD)  # type: ignore[attr-defined]
+    page.locator('[data-testid="stFormSubmitButton"] button').filter(has_text=login).click()  # type: ignore[attr-defined]
+    if password is None:
+        role = translate(f"role_{user}")
+        page.get_by_text(f"{user} ({role})").first.wait_for(timeout=60_000)  # type: ignore[attr-defined]
+    _settle(page)
 
 
 @contextmanager
@@ -127,6 +149,8 @@ def test_every_page_renders_without_errors(dashboard_url: str, tmp_path: Path) -
             )
             page.on("pageerror", lambda exc: console_errors.append(f"page error: {exc}"))
             page.goto(dashboard_url, wait_until="domcontentloaded")
+            page.get_by_role("heading", name=PAGES[""], exact=True).first.wait_for(timeout=90_000)
+            sign_in(page, "admin")  # an admin is served every page
             for path, heading in PAGES.items():
                 console_errors.clear()
                 if path:  # navigate like a user, through the sidebar (no full reload)
@@ -149,8 +173,11 @@ def test_every_page_renders_without_errors(dashboard_url: str, tmp_path: Path) -
 
 
 def test_a_link_straight_to_a_page_opens_it_inside_the_app(dashboard_url: str) -> None:
-    """Bookmarks and shared links (``/camera?camera=...``) open the page with the app's navigation, language switch and
-    wide layout, not the page script alone (which a folder named ``pages/`` beside the entry point would cause)."""
+    """Bookmarks and shared links (``/open_data``) open the page with the app's navigation, language switch and
+    wide layout, not the page script alone (which a folder named ``pages/`` beside the entry point would cause).
+
+    A link opens a new session, which has not signed in: public pages open; a link to any other page is
+    served the public overview (tests/security/test_browser_access.py signs in first)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -161,11 +188,15 @@ def test_a_link_straight_to_a_page_opens_it_inside_the_app(dashboard_url: str) -
                     continue
                 page = browser.new_page(viewport={"width": 1440, "height": 1000})
                 page.goto(f"{dashboard_url}/{path}", wait_until="domcontentloaded")
-                page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=90_000)
+                public = path in PUBLIC_PATHS
+                page.get_by_role("heading", name=heading if public else PAGES[""], exact=True).first.wait_for(
+                    timeout=90_000
+                )
                 _settle(page)
+                assert page.get_by_role("heading", name=heading, exact=True).count() == (1 if public else 0), path
                 links = page.locator('[data-testid="stSidebarNavLink"]')
-                assert links.count() == len(PAGES), (path, links.all_inner_texts())
-                assert page.locator(f'[data-testid="stSidebarNavLink"][href$="/{path}"]').count() == 1, path
+                assert links.count() == len(PUBLIC_PATHS), (path, links.all_inner_texts())
+                assert page.locator(f'[data-testid="stSidebarNavLink"][href$="/{path}"]').count() == int(public), path
                 assert page.get_by_text("Bahasa / Language").count() == 1, path  # app.py's language switch ran
                 assert page.locator(ERROR_SELECTORS).count() == 0, path
                 page.close()

@@ -12,8 +12,17 @@ from pathlib import Path
 
 import pytest
 from crafted import ACK_ALERTS, build_alerts_data_dir, copy_data_dir
-from test_browser import CHROMIUM, CHROMIUM_ARGS, ERROR_SELECTORS, _settle, require_chromium, served_dashboard
+from test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ERROR_SELECTORS,
+    _settle,
+    require_chromium,
+    served_dashboard,
+    sign_in,
+)
 
+from access.audit import query_audit
 from alerts.db import OpsDB, sqlite_url
 from alerts.lifecycle import get_alert, transitions
 from dashboards.i18n import translate
@@ -21,7 +30,7 @@ from dashboards.i18n import translate
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 FLOOD = 0  # the alert to acknowledge (ACK_ALERTS[0]); the Awas fire alert is listed first
-OFFICER = "Budi Santoso"
+OFFICER = "Budi Santoso"  # typed in the form; the account signed in is "operator"
 
 
 @pytest.fixture
@@ -57,6 +66,8 @@ def test_officer_acknowledges_an_alert_in_the_browser(served: tuple[str, Path, l
             # open the app and go to Alerts through the sidebar: a deep link (/alerts) makes Streamlit probe
             # /alerts/_stcore/health first, a 404 in the console (streamlit/streamlit#7074)
             page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("heading", name=translate("overview_title"), exact=True).first.wait_for(timeout=90_000)
+            sign_in(page, "operator")
             page.locator('[data-testid="stSidebarNavLink"][href$="/alerts"]').click()
             page.get_by_role("heading", name=translate("alerts_title"), exact=True).first.wait_for(timeout=90_000)
             _settle(page)
@@ -96,5 +107,9 @@ def test_officer_acknowledges_an_alert_in_the_browser(served: tuple[str, Path, l
             ("acknowledged", OFFICER),
         ]  # one acknowledgement, not one per click or rerun
         assert get_alert(ops, ids[1])["status"] == "open"
+        audit = query_audit(ops, target_type="alert")
+        assert [(r["action"], r["actor"], r["role"], r["source"]) for r in audit] == [
+            ("alert.acknowledge", "operator", "operator", "dashboard")
+        ]
     finally:
         ops.dispose()
