@@ -4,7 +4,8 @@ One URL switches deployments: ``sqlite:///<data_dir>/ops.sqlite`` (embedded defa
 busy timeout, ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing half-way)
 or ``postgresql+psycopg2://...`` (scale-out; the dispatcher claims rows with
 ``FOR UPDATE SKIP LOCKED``). Tables: the current state of each alert, every transition,
-subscriptions, the delivery outbox, rule state and small key/values (sensor cursors); the\naccess package adds local accounts and the append-only audit log (``access.audit``).
+subscriptions, the delivery outbox, rule state and small key/values (sensor cursors); the
+access package adds local accounts and the append-only audit log (``access.audit``).
 """
 
 from __future__ import annotations

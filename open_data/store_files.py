@@ -51,8 +51,14 @@ def content_type(key: str) -> str:
 
 
 def servable(key: str) -> bool:
+    """Only keys below a served prefix, without empty, ``.``/``..`` segments, backslashes or control characters."""
     parts = key.split("/")
-    return key.startswith(SERVED_PREFIXES) and all(p not in ("", ".", "..") for p in parts) and "\\" not in key
+    return (
+        key.startswith(SERVED_PREFIXES)
+        and all(p not in ("", ".", "..") for p in parts)
+        and "\\" not in key
+        and not any(ord(c) < 32 or c == "\x7f" for c in key)
+    )
 
 
 def _not_found() -> Response:
@@ -66,9 +72,13 @@ def store_response(store: ObjectStore, key: str, request: Request) -> Response:
     ctype = content_type(key)
     if isinstance(store, LocalObjectStore):  # a folder: let Starlette stream the file (ranges, ETag, 304)
         path = store.local_path(key)
+        # a link inside a served folder must not lead out of it (e.g. to the ops DB or private keyframes)
+        served_root = os.path.realpath(store.root / key.split("/", 1)[0])
+        if not os.path.realpath(path).startswith(served_root + os.sep):
+            return _not_found()
         try:
             stat = os.stat(path)
-        except OSError:
+        except (OSError, ValueError):
             return _not_found()
         if not stat_module.S_ISREG(stat.st_mode):
             return _not_found()
