@@ -248,11 +248,13 @@ def test_hostile_values_in_each_datastore_parameter(
 
 
 def test_row_limits_and_unknown_parameters_answer_clearly(server: tuple[str, Path, list[str]]) -> None:
-    url, _root, _sql = server
+    url, _root, sql = server
+    sql.clear()
     ok = requests.get(
         f"{url}/api/3/action/datastore_search", params={"resource_id": "risk_hourly_kelurahan", "limit": 5}
     ).json()
     assert ok["success"] and len(ok["result"]["records"]) == 5 and ok["result"]["total"] == 300
+    assert any("read_parquet" in stmt for stmt in sql)  # the SQL spy sees what the engine runs
     big = requests.get(
         f"{url}/api/3/action/datastore_search", params={"resource_id": "risk_hourly_kelurahan", "limit": MAX_LIMIT + 1}
     )
