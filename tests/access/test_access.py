@@ -50,7 +50,13 @@ def db(tmp_path: Path) -> Iterator[OpsDB]:
         (Role.ANALYST, {Permission.VIEW_PUBLIC, Permission.VIEW_ANALYTICS}),
         (
             Role.OPERATOR,
-            {Permission.VIEW_PUBLIC, Permission.VIEW_ANALYTICS, Permission.ACK_ALERT, Permission.CANCEL_ALERT},
+            {
+                Permission.VIEW_PUBLIC,
+                Permission.VIEW_ANALYTICS,
+                Permission.ACK_ALERT,
+                Permission.CANCEL_ALERT,
+                Permission.VIEW_REGISTRY,
+            },
         ),
         (Role.ADMIN, set(Permission)),
     ],

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import APP
 from crafted import ASSET_CHECKS, add_test_users, asset_check_rows
 from streamlit.testing.v1 import AppTest
 
@@ -13,6 +12,8 @@ from dashboards.i18n import translate
 from warehouse.lake import Lake, LakeConfig
 from warehouse.migrations import migrate
 
+# the entry point (not imported from a conftest: several test folders put a conftest.py on sys.path)
+APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 PAGES = (
     "views/overview.py",
     "views/camera.py",
@@ -189,10 +190,10 @@ def test_quality_flags_tables_whose_newest_row_is_in_the_future(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import pandas as pd
-    from conftest import _migrated
 
     root = tmp_path / "pantau-data"
-    lk = _migrated(root)
+    lk = Lake(LakeConfig(root=root))
+    migrate(lk)
     now = pd.Timestamp.now(tz="UTC")
     try:
         lk.append("camera_events", pd.DataFrame({"camera_id": ["C1"], "window_end": [now - pd.Timedelta(minutes=3)]}))
@@ -319,6 +320,7 @@ def test_registry_page_counts_planned_live_retired_and_lists_changes(
             lake, [{"camera_id": "p1", "lat": -6.17, "lon": 106.8, "status": "planned"}], actor="planner"
         )
         ops.retire_camera(lake, "c0", actor="ops-officer", reason="dismantled")
+    add_test_users(root)
     monkeypatch.setenv("PANTAU_DATA_DIR", str(root))
     at = open_page("views/registry.py", lang="en")
     m = metrics(at)

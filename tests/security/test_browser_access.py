@@ -35,7 +35,7 @@ NAV = '[data-testid="stSidebarNavLink"]'
 SEES = {
     None: {"", "open_data"},
     "analyst": {"", "open_data", "camera", "kelurahan", "alerts", "jaki", "planning", "quality"},
-    "operator": {"", "open_data", "camera", "kelurahan", "alerts", "jaki", "planning", "quality"},
+    "operator": {"", "open_data", "camera", "kelurahan", "alerts", "jaki", "planning", "quality", "registry"},
 }
 
 

@@ -34,6 +34,7 @@ ANALYST_PAGES = (
     "views/planning.py",
     "views/quality.py",
 )
+OPERATOR_PAGES = ("views/registry.py",)
 ADMIN_PAGES = ("views/subscriptions.py", "views/audit.py")
 TITLES = {
     "views/overview.py": "overview_title",
@@ -44,14 +45,15 @@ TITLES = {
     "views/jaki.py": "jaki_title",
     "views/planning.py": "planning_title",
     "views/quality.py": "quality_title",
+    "views/registry.py": "reg_title",
     "views/subscriptions.py": "subscriptions_title",
     "views/audit.py": "audit_title",
 }
 SEES = {
     None: PUBLIC_PAGES,
     "analyst": PUBLIC_PAGES + ANALYST_PAGES,
-    "operator": PUBLIC_PAGES + ANALYST_PAGES,
-    "admin": PUBLIC_PAGES + ANALYST_PAGES + ADMIN_PAGES,
+    "operator": PUBLIC_PAGES + ANALYST_PAGES + OPERATOR_PAGES,
+    "admin": PUBLIC_PAGES + ANALYST_PAGES + OPERATOR_PAGES + ADMIN_PAGES,
 }
 
 
