@@ -185,7 +185,7 @@ def test_without_an_ops_db_no_one_is_signed_in(alerts_dir: tuple[Path, list[str]
     root, _ = alerts_dir
     for f in root.glob("ops.sqlite*"):
         f.unlink()
-    at = open_page("views/alerts.py", user="operator")
+    at = open_page("views/alerts.py", user="operator", accounts=False)
     assert ack_widgets(at) == ([], [])
     # the Alerts page is not in a public session's navigation: Streamlit serves the default page instead
     assert [t.value for t in at.title] == [translate("overview_title")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -28,11 +29,13 @@ PAGES = (
 )
 
 
-def open_page(page: str, lang: str = "id", user: str | None = "admin") -> AppTest:
+def open_page(page: str, lang: str = "id", user: str | None = "admin", accounts: bool = True) -> AppTest:
     """``page`` as ``user`` sees it (a test account named after its role; None: not signed in)."""
     at = AppTest.from_file(str(APP), default_timeout=90)
     at.session_state["lang"] = lang
     if user is not None:
+        if accounts and not os.environ.get("PANTAU_OPS_DB_URL"):  # the accounts live in the data folder's ops DB
+            add_test_users(Path(os.environ["PANTAU_DATA_DIR"]))
         sign_in(at, user)
     at.switch_page(page).run()
     assert_clean(at)
