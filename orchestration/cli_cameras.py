@@ -416,14 +416,13 @@ def probe(
         for k, v in res.as_dict().items():
             t.add_row(k, "" if v is None or v == [] else str(v))
         console.print(t)
-    if save and camera is not None and res.ok and res.stream_url and res.stream_url != camera.get("stream_url"):
-        from ingest.registry.ops import edit_camera
+    if save and camera is not None and res.ok and res.stream_url and res.protocol:
+        from ingest.registry.ops import save_probed_stream
 
         with _open_lake(s) as lake:
-            change = edit_camera(
-                lake, target, {"stream_url": res.stream_url, "stream_kind": res.protocol}, actor=_actor(by),
-                note=f"probe resolved {res.detected} page to its {res.protocol} stream", source="cli:probe",
-            )  # fmt: skip
-        _show_change(change)
+            change = save_probed_stream(lake, target, stream_url=res.stream_url, protocol=res.protocol,
+                                        detected=res.detected, actor=_actor(by))  # fmt: skip
+        if change is not None:
+            _show_change(change)
     if not res.ok:
         raise typer.Exit(1)

@@ -287,6 +287,20 @@ def install_camera(
     return edit_camera(lake, camera_id, upd, actor=actor, source="cli:install", **kwargs)
 
 
+def save_probed_stream(
+    lake: Any, camera_id: str, *, stream_url: str, protocol: str, detected: str | None, actor: str, **kwargs: Any
+) -> RegistryChange | None:
+    """Store the stream a probe resolved for a camera (e.g. a viewer page's HLS playlist), so it is captured.
+    Returns None when the camera already has that stream."""
+    cam = _require(lake, camera_id)
+    if cam.get("stream_url") == stream_url and cam.get("stream_kind") == protocol:
+        return None
+    return edit_camera(
+        lake, camera_id, {"stream_url": stream_url, "stream_kind": protocol}, actor=actor,
+        note=f"probe resolved the {detected or 'camera'} URL to its {protocol} stream", source="cli:probe", **kwargs,
+    )  # fmt: skip
+
+
 def retire_camera(
     lake: Any, camera_id: str, *, actor: str, reason: str = "", now: datetime | None = None
 ) -> RegistryChange:

@@ -183,3 +183,24 @@ def test_candidates_are_ranked_and_skip_assets() -> None:
         ("snapshot", "http://host.example/camera/snap/preview.jpg"),
         ("page", "http://host.example/player/embed.html"),
     ]
+
+
+def test_a_viewer_camera_becomes_capturable_with_the_probed_stream(servers: tuple[SimServer, str], lake: Any) -> None:
+    from ingest.cameras.registry import load_cameras_lake
+    from ingest.reference.loaders import load_kelurahan
+    from ingest.registry import ops, store
+
+    _, base = servers
+    lake.replace("kelurahan", load_kelurahan().table)
+    ops.import_cameras(lake, [{"camera_id": "streetside-1377", "name": "Bale Kambang 001", "lat": -6.273009784,
+                               "lon": 106.8572427, "stream_url": f"{base}/camera/1377"}], actor="seed")  # fmt: skip
+    assert store.get_camera(lake, "streetside-1377")["stream_kind"] == "viewer"
+    assert load_cameras_lake(lake) == []  # a viewer page is not captured
+    res = probe(f"{base}/camera/1377")
+    assert res.ok and res.protocol == "hls" and res.stream_url
+    change = ops.save_probed_stream(lake, "streetside-1377", stream_url=res.stream_url, protocol=res.protocol,
+                                    detected=res.detected, actor="ops")  # fmt: skip
+    assert change is not None and change.fields["stream_kind"] == ["viewer", "hls"]
+    assert [(c.camera_id, c.stream_kind) for c in load_cameras_lake(lake)] == [("streetside-1377", "hls")]
+    assert ops.save_probed_stream(lake, "streetside-1377", stream_url=res.stream_url, protocol="hls",
+                                  detected="viewer", actor="ops") is None  # fmt: skip
