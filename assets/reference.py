@@ -4,10 +4,16 @@ import dagster as dg
 
 from ingest.reference import loaders as L
 from ingest.reference.pipeline import build_reference_tables, write_table
+from ingest.registry.secrets import has_credentials
 from orchestration.resources import LakeResource
 from warehouse.migrations import migrate
 
 GROUP = "reference"
+SQL_STREAM_URLS = "SELECT stream_url FROM cameras WHERE stream_url LIKE '%@%'"
+SQL_CAMERAS_WITHOUT_ONE_CURRENT_VERSION = (
+    "SELECT count(*) FROM cameras c WHERE (SELECT count(*) FROM camera_versions v "
+    "WHERE v.camera_id = c.camera_id AND v.valid_to IS NULL) <> 1"
+)
 
 
 @dg.asset(group_name=GROUP, description="Applies pending lake schema migrations.")
@@ -69,6 +75,24 @@ def cameras_have_kelurahan(lake: LakeResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=missing == 0, metadata={"cameras_without_kelurahan": int(missing)})
 
 
+@dg.asset_check(
+    asset="cameras",
+    blocking=True,
+    description="Camera registry: no stream URL carries credentials, every camera has exactly one current version.",
+)
+def cameras_registry_consistent(lake: LakeResource) -> dg.AssetCheckResult:
+    with lake.get_lake() as lk:
+        with_credentials = sum(has_credentials(u) for u in lk.query(SQL_STREAM_URLS).column("stream_url").to_pylist())
+        bad_versions = int(lk.scalar(SQL_CAMERAS_WITHOUT_ONE_CURRENT_VERSION) or 0)
+    return dg.AssetCheckResult(
+        passed=with_credentials == 0 and bad_versions == 0,
+        metadata={
+            "stream_urls_with_credentials": with_credentials,
+            "cameras_without_one_current_version": bad_versions,
+        },
+    )
+
+
 @dg.asset_check(asset="kelurahan", blocking=True, description="Kelurahan codes are unique Kemendagri codes.")
 def kelurahan_codes_unique(lake: LakeResource) -> dg.AssetCheckResult:
     with lake.get_lake() as lk:
@@ -78,6 +102,6 @@ def kelurahan_codes_unique(lake: LakeResource) -> dg.AssetCheckResult:
 
 defs = dg.Definitions(
     assets=[lake_schema, reference_tables],
-    asset_checks=[cameras_have_kelurahan, kelurahan_codes_unique],
+    asset_checks=[cameras_have_kelurahan, cameras_registry_consistent, kelurahan_codes_unique],
     jobs=[dg.define_asset_job("reference_job", selection=dg.AssetSelection.groups(GROUP))],
 )

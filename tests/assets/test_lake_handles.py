@@ -46,6 +46,7 @@ def test_asset_lake_handles_are_closed(resources: dict[str, object], monkeypatch
             reference.lake_schema,
             reference.reference_tables,
             reference.cameras_have_kelurahan,
+            reference.cameras_registry_consistent,
             reference.kelurahan_codes_unique,
         ],
         # on empty landing: the table assets find no exports; marts and panic requests run over empty tables

@@ -41,6 +41,7 @@ PAGES = {
     "planning": "Perencanaan kamera baru",
     "open_data": "Data terbuka",
     "audit": "Akses & log audit",
+    "registry": "Registri kamera",
 }
 PUBLIC_PATHS = ("", "open_data")  # what a session that has not signed in is served
 ERROR_SELECTORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
