@@ -171,14 +171,27 @@ def tables(data_dir: DataDirOpt = None) -> None:
 
 @app.command()
 def compact(
-    table: Annotated[str | None, typer.Option(help="Only this table")] = None, data_dir: DataDirOpt = None
+    table: Annotated[str | None, typer.Option(help="Only this table")] = None,
+    target_mb: Annotated[float | None, typer.Option(help="Target file size, MB (default: the upkeep policy's)")] = None,
+    data_dir: DataDirOpt = None,
 ) -> None:
-    """Merge small Parquet files of the lake and delete files no snapshot needs."""
+    """Merge small Parquet files of the lake up to the target size (what the hourly lake_compaction job runs)."""
     from warehouse.lake import Lake
+    from warehouse.upkeep import compact_lake, policy_from_mapping
 
     s = _settings(data_dir)
+    policy = policy_from_mapping(s.upkeep)
     with Lake(s.lake_config()) as lake:
-        console.print(lake.compact(table))
+        out = compact_lake(
+            lake,
+            target_file_mb=target_mb or policy.target_file_mb,
+            delete_threshold=policy.delete_threshold,
+            tables=[table] if table else None,
+        )
+    for e in out:
+        console.print(f"{e['table']}: {e['files_before']} -> {e['files_after']} files")
+    if not out:
+        console.print("nothing to compact")
 
 
 @app.command()

@@ -456,20 +456,6 @@ class Lake:
 
         return int(self.write(_do))
 
-    def expire_snapshots(self, older_than: timedelta) -> None:
-        """Forget snapshots older than ``older_than`` (time travel stops there) and delete their files."""
-        micros = int(older_than.total_seconds() * 1_000_000)
-        _ = self.con
-        with self._mutex, self._file_lock():
-            cur = self.cursor()
-            try:
-                ts = cur.execute("SELECT now() - to_microseconds(?::BIGINT)", [micros]).fetchone()
-                assert ts is not None
-                cur.execute("CALL ducklake_expire_snapshots(?, older_than => ?)", [LAKE_ALIAS, ts[0]])
-                cur.execute("CALL ducklake_cleanup_old_files(?, cleanup_all => true)", [LAKE_ALIAS])
-            finally:
-                cur.close()
-
 
 def _to_arrow(data: Any) -> pa.Table:
     if isinstance(data, pa.Table):

@@ -169,3 +169,20 @@ def test_policy_from_mapping() -> None:
     assert by_table[("jaki_complaints", ("channel",))] == RetentionRule(
         "jaki_complaints", "created_at", 10, ("channel",)
     )
+
+
+def test_pantau_compact_merges_to_the_target(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+
+    data = tmp_path / "pantau-data"
+    lk = Lake(LakeConfig(root=data))
+    migrate(lk)
+    lk.execute("CREATE TABLE batches (camera_id VARCHAR, captured_at TIMESTAMPTZ, v DOUBLE)")
+    for i in range(4):
+        lk.append("batches", _batch(i))
+    lk.close()
+    res = CliRunner().invoke(app, ["compact", "--table", "batches", "--data-dir", str(data)])
+    assert res.exit_code == 0, res.output
+    assert "batches: 4 -> 1 files" in res.output
