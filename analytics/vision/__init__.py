@@ -6,6 +6,6 @@ Public API: ``from analytics.vision.pipeline import CameraAnalyzer, FrameScores`
 from __future__ import annotations
 
 #: Recorded with every score: detector code version + learned-head weights version.
-MODEL_VERSION = "pantau-vision-1.2+lite0cnn-2+desc-1"
+MODEL_VERSION = "pantau-vision-1.3+lite0mx-heads-1"
 
 __all__ = ["MODEL_VERSION"]

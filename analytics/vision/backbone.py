@@ -7,7 +7,8 @@ ONNX graph (``onnx.helper``, checked by ``onnx.checker``) that onnxruntime runs 
 downloaded at run time and the repository ships only the small heads trained on these features.
 
 Graph: input ``image`` (N, 3, H, W) RGB normalised as (x - 127) / 128 (any H, W); outputs ``features``
-(N, 1280) = global average of ``grid`` (N, 1280, ceil(H/32), ceil(W/32)), the last 1x1 convolution's ReLU6 map.
+(N, 1280) = global average and ``features_max`` (N, 1280) = global maximum of ``grid`` (N, 1280, ceil(H/32),
+ceil(W/32)), the last 1x1 convolution's ReLU6 map (the maximum keeps a small flame's evidence).
 Padding is symmetric (k // 2), as in the TF-Lite export the weights come from.
 """
 
@@ -214,8 +215,10 @@ def backbone_model(units: list[list[ConvBN]]) -> bytes:
     g.input("image", ["N", 3, "H", "W"])
     pooled, grid = add_backbone(g, units, "image")
     g.node("Identity", [pooled], "features")
+    g.node("Flatten", [g.node("GlobalMaxPool", [grid])], "features_max", axis=1)
     g.node("Identity", [grid], "grid")
     g.output("features", ["N", FEATURE_DIM])
+    g.output("features_max", ["N", FEATURE_DIM])
     g.output("grid", ["N", FEATURE_DIM, "h", "w"])
     return g.to_bytes()
 
@@ -241,6 +244,8 @@ def preprocess(bgr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def features(batch: np.ndarray, variant: str = "lite0") -> tuple[np.ndarray, np.ndarray]:
-    """(N, 3, h, w) preprocessed batch -> (pooled (N, 1280), grid (N, 1280, h/32, w/32))."""
-    f, grid = session(variant).run(["features", "grid"], {"image": np.ascontiguousarray(batch, np.float32)})
-    return np.asarray(f), np.asarray(grid)
+    """(N, 3, h, w) preprocessed batch -> (pooled (N, 2560): mean and max of the grid, grid (N, 1280, h/32, w/32))."""
+    f, fmax, grid = session(variant).run(
+        ["features", "features_max", "grid"], {"image": np.ascontiguousarray(batch, np.float32)}
+    )
+    return np.concatenate([f, fmax], axis=1), np.asarray(grid)

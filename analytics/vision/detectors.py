@@ -63,6 +63,9 @@ def fruin_level(density: float | None) -> str | None:
 
 #: frames over which fire flicker must persist (mean of the per-frame in-place flicker)
 FIRE_PERSIST = 3
+#: on a stream, the head's calibrated fire score below the first value vetoes flicker evidence; from the second on
+#: it does not (see FireDetector.score)
+FIRE_HEAD_VETO = (0.05, 0.12)
 K2 = np.ones((2, 2), np.uint8)
 #: frames before smoke compares against the background (about 1 / CameraState.bg_alpha: the model settles)
 SMOKE_SETTLE_FRAMES = 10
@@ -207,7 +210,8 @@ class FireDetector:
         if not state.warm or state.flame_p is None:
             if state.stream:  # first frames of a stream: no flicker yet, the head alone stays < 0.3
                 return DetectorResult(_clip01(0.25 * p * presence), feats)
-            return DetectorResult(_clip01(p * (0.4 + 0.6 * presence)), feats)
+            # a still image: the head's calibrated score (it sees colour itself; IR and night fires have none)
+            return DetectorResult(_clip01(p), feats)
         fp = state.flame_p.astype(np.float32)
         blobs = fire_blobs(flame, fp, m.gray, state.prev_flame, state.prev_gray)
         best = max(blobs, key=lambda b: b.flicker) if blobs else None
@@ -223,12 +227,15 @@ class FireDetector:
             growth = _clip01((frac / (base + 1e-4) - 1.0) / 1.0)
         # growth only supports flicker that is already there (an orange bus entering the view also adds area)
         evidence = _clip01(temporal * (1.0 + 0.5 * growth))
-        # the learned head must agree, on the whole frame or on a crop around the flickering blob (a small fire
-        # in a wide street view): temporal evidence alone (orange shirts passing signs) stays < 0.25
+        # the learned head must not rule fire out, on the whole frame or on a crop around the flickering blob (a
+        # small fire in a wide street view): temporal evidence the head scores below FIRE_HEAD_VETO[0] (orange
+        # shirts passing signs) stays < 0.3. The head's scores are calibrated (0.5 = a still image's fire), and
+        # far from a fire they sit near 0: a flickering flame-coloured body it does not rule out counts in full
         p_local = self._local_p(frame, state, best.mask) if best is not None and evidence > 0.2 else 0.0
-        agree = 0.35 + 0.65 * _clip01((max(p, p_local) - 0.2) / 0.3)
+        lo, hi = FIRE_HEAD_VETO
+        agree = 0.35 + 0.65 * _clip01((max(p, p_local) - lo) / (hi - lo))
         # on a stream the head alone (an orange facade or bus it takes for fire) stays < 0.3: flicker must exist
-        score = presence * (0.25 * p + 0.75 * evidence * agree)
+        score = presence * (0.2 * p + 0.8 * evidence * agree)
         feats.update(
             {
                 "head_p_local": p_local,
@@ -310,7 +317,8 @@ class SmokeDetector:
         grey_frac = float(grey.mean())
         gate = _clip01(grey_frac / 0.1)
         p = _nz(p, gate)
-        still = _clip01(p * (0.4 + 0.6 * gate))
+        # a still image: the head's calibrated score; on a stream the grey-area gate keeps the head alone low
+        still = _clip01(p * (0.4 + 0.6 * gate)) if state.stream else _clip01(p)
         feats = {"grey_frac": grey_frac, "head_p": p, "still": still}
         if not state.warm or state.bg is None or state.bg_grad is None:
             return DetectorResult(still, feats)
@@ -670,9 +678,11 @@ class CrowdDetector:
                     "head_agree": agree,
                 }
             )
-            # the head is trained on a few persons per image: beyond twice that range it is an extrapolation
-            top = people_count_range()
-            w_head = 0.5 if not math.isfinite(top) else 0.5 * _clip01((2.0 * top - pf) / top)
+            # the head's count is a weak prior (out-of-source it does not beat a constant, see the README) and is
+            # trained on few persons per image: the persisting foreground count leads, and alone beyond twice the
+            # head's range
+            top = max(1.0, people_count_range())
+            w_head = 0.25 * _clip01((2.0 * top - pf) / top)
             persons = w_head * c + (1.0 - w_head) * pf
         density = None
         if self.config.walk_area_m2:

@@ -20,6 +20,7 @@ from analytics.vision.detectors import CrowdDetector, FireDetector, FloodDetecto
 from analytics.vision.frame import Frame
 from analytics.vision.head import head_outputs
 from analytics.vision.plugins import OnnxPlugin, load_plugin
+from analytics.vision.road_users import RoadUserDetector
 from analytics.vision.state import CameraState
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,12 @@ HAZARDS = ("fire", "smoke", "flood", "crowd")
 HEALTH_OK = "ok"
 #: frames a camera must have seen before its scores feed risk levels (the background model settles first)
 RISK_WARMUP_FRAMES = 6
+#: cheap first stage: on a quiet frame (little change against the last frame, no flame colour, and a calm last
+#: head result) the backbone runs only on every QUIET_HEAD_EVERY-th frame of a camera
+QUIET_HEAD_EVERY = 4
+QUIET_CHANGE = 0.02
+QUIET_FLAME = 0.0005
+QUIET_HEAD_MAX = 0.3
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ class CameraAnalyzer:
         self.smoke = SmokeDetector()
         self.flood = FloodDetector(self.config)
         self.crowd = CrowdDetector(self.config)
+        self.road_users = RoadUserDetector()
         self.plugins: list[Detector] = [load_plugin(p) for p in self.config.plugins]
         self.plugins.extend(extra_detectors)
         self.risk = RiskTracker(camera_id, risk)
@@ -116,7 +124,7 @@ class CameraAnalyzer:
 
     @property
     def detectors(self) -> list[Detector]:
-        return [self.fire, self.smoke, self.flood, self.crowd, *self.plugins]
+        return [self.fire, self.smoke, self.flood, self.crowd, self.road_users, *self.plugins]
 
     def _unknown(self, health: str) -> FrameScores:
         rs = self.risk.update(0.0 if self.state.last_ts is None else self.state.last_ts, {}, health=health)
@@ -141,6 +149,18 @@ class CameraAnalyzer:
                             results[hz] = DetectorResult(v, {**base.features, f"plugin_{plug.name}": v})
         return results
 
+    def _quiet(self, fr: Frame) -> bool:
+        """Cheap first stage: the frame barely changed since the last one, shows no flame colour, and the last
+        head result saw nothing (all hazard scores < QUIET_HEAD_MAX)."""
+        if self._head_cache is None or self.state.prev_gray is None:
+            return False
+        if max(self._head_cache.get(h, 1.0) for h in HAZARDS) >= QUIET_HEAD_MAX:
+            return False
+        maps = FrameMaps.of(fr)
+        if float(maps.flame.mean()) >= QUIET_FLAME:
+            return False
+        return float(np.abs(maps.gray - self.state.prev_gray.astype(np.float32)).mean()) < QUIET_CHANGE
+
     def process(
         self, frame: np.ndarray | None, ts: float, health: str = HEALTH_OK, context: Mapping[str, str] | None = None
     ) -> FrameScores:
@@ -155,7 +175,8 @@ class CameraAnalyzer:
         own = self_health(fr)
         if own != HEALTH_OK:
             return self._unknown(own)
-        if self._head_cache is not None and self._head_age < self.config.head_every - 1:
+        every = QUIET_HEAD_EVERY if self._quiet(fr) else self.config.head_every
+        if self._head_cache is not None and self._head_age < max(every, self.config.head_every) - 1:
             frame_cache(fr)["head"] = self._head_cache  # the scene changes slowly: reuse a recent head result
             self._head_age += 1
         else:
@@ -208,12 +229,13 @@ class CameraAnalyzer:
 
 
 def score_image(bgr: np.ndarray, config: CameraVisionConfig | None = None) -> dict[str, float]:
-    """Single-image scores (no temporal history) for evaluation: fire, smoke, flood, crowd in [0, 1] and
-    ``count`` (persons). (H, W, 3) uint8 BGR."""
+    """Single-image scores (no temporal history) for evaluation: fire, smoke, flood, crowd in [0, 1], ``count``
+    (persons) and the road-user counts (person, car, motorcycle, bus_truck, vehicles). (H, W, 3) uint8 BGR."""
     an = CameraAnalyzer("still", config)
     fr = Frame(bgr, 0.0)
     res = an.score_frame(fr)
     out = {k: res[k].score for k in HAZARDS}
     out["count"] = float(res["crowd"].features.get("persons", math.nan))
     out["normal"] = float(head_outputs(fr)["normal"])
+    out.update({k: float(v) for k, v in res["road_users"].features.items()})
     return out

@@ -29,9 +29,10 @@ def test_backbone_features_and_grid(w: int, h: int, grid: tuple[int, int]) -> No
     rng = np.random.default_rng(0)
     img = rng.integers(0, 255, (h, w, 3), np.uint8)
     pooled, g = backbone.features(backbone.preprocess(img, (w, h))[None])
-    assert pooled.shape == (1, backbone.FEATURE_DIM)
+    assert pooled.shape == (1, 2 * backbone.FEATURE_DIM)
     assert g.shape == (1, backbone.FEATURE_DIM, *grid)
-    np.testing.assert_allclose(pooled[0], g[0].mean(axis=(1, 2)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(pooled[0, : backbone.FEATURE_DIM], g[0].mean(axis=(1, 2)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(pooled[0, backbone.FEATURE_DIM :], g[0].max(axis=(1, 2)), rtol=1e-5)
     assert g.min() >= 0.0 and g.max() <= 6.0  # ReLU6 map
 
 
