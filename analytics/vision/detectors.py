@@ -678,11 +678,11 @@ class CrowdDetector:
                     "head_agree": agree,
                 }
             )
-            # the head's count is a weak prior (out-of-source it does not beat a constant, see the README) and is
-            # trained on few persons per image: the persisting foreground count leads, and alone beyond twice the
-            # head's range
+            # the head's count is a weak prior (out-of-source it does not beat a constant, see the README): it
+            # tempers small foreground counts (a few blobs may be vehicles) with half the weight, fading out as the
+            # foreground count approaches the largest count the head was trained on; beyond it the foreground leads
             top = max(1.0, people_count_range())
-            w_head = 0.25 * _clip01((2.0 * top - pf) / top)
+            w_head = 0.5 * _clip01((top - pf) / (0.5 * top))
             persons = w_head * c + (1.0 - w_head) * pf
         density = None
         if self.config.walk_area_m2:

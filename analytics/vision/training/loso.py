@@ -152,7 +152,10 @@ class PooledStats:
         self.mean = x.mean(axis=0)
         self.std = x.std(axis=0) + 1e-3
         z = (x - self.mean) / self.std
-        k = min(dim or PCA_DIM, min(z.shape) - 1)
+        k = dim or PCA_DIM
+        if z.shape[1] <= k:  # already small: no projection
+            self.proj = np.eye(z.shape[1])
+            return
         rng = np.random.default_rng(SEED)
         q = z @ rng.normal(size=(z.shape[1], k + 16))
         for _ in range(2):  # power iterations sharpen the leading directions
