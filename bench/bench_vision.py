@@ -48,6 +48,20 @@ def bench(w: int, h: int, n_frames: int, n_cams: int) -> tuple[float, float]:
     return n_frames / (time.perf_counter() - t0), n_frames / (time.process_time() - c0)
 
 
+def head_cost(w: int, h: int, n: int = 40) -> float:
+    """CPU ms of one backbone + heads run on a w x h frame (the learned stage; the analyzer runs it on every
+    ``head_every``-th frame of a camera, every QUIET_HEAD_EVERY-th on quiet frames)."""
+    from analytics.vision.head import load_heads, run_heads
+
+    heads = load_heads()
+    img = frames_for(w, h, 1, 2)[0]
+    run_heads([img], heads)
+    c0 = time.process_time()
+    for _ in range(n):
+        run_heads([img], heads)
+    return 1000.0 * (time.process_time() - c0) / n
+
+
 def state_memory(n_frames: int = 20) -> tuple[int, int]:
     cam = CameraAnalyzer("mem")
     frames = frames_for(640, 360, n_frames, 1)
@@ -69,6 +83,7 @@ def main() -> None:
     cv2.setNumThreads(1)
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (shared machine)")
     for w, h in ((640, 360), (1280, 720)):
+        print(f"{w}x{h}: backbone + heads {head_cost(w, h):.2f} ms CPU per run")
         wall, cpu = bench(w, h, args.frames, args.cameras)
         print(
             f"{w}x{h}: {cpu:.1f} frames/s per core by CPU time ({1000.0 / cpu:.2f} ms CPU/frame); "
