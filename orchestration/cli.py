@@ -244,6 +244,13 @@ def capture(
     heartbeat: Annotated[float, typer.Option(help="Lease renewal interval, seconds")] = 10.0,
     metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port (0 = off)")] = 0,
     worker_id: Annotated[str | None, typer.Option(help="Worker id (default: host-pid)")] = None,
+    priority: Annotated[
+        bool, typer.Option(help="Serve panic-button priority requests (camera_priority_requests) for these cameras")
+    ] = True,
+    priority_interval: Annotated[float, typer.Option(help="Seconds between samples while a request lasts")] = 1.0,
+    priority_boost: Annotated[
+        float, typer.Option(help="How long a served request raises the sampling rate, s")
+    ] = 120.0,
 ) -> None:
     """Run a long-lived capture worker: sample, check health, score, land micro-batches (SIGTERM flushes).
 
@@ -266,12 +273,13 @@ def capture(
         )  # fmt: skip
         console.print(stats)
         return
-    with Lake(s.lake_config(), read_only=True) as lake:
+    # writable only to mark priority requests served; cameras are read
+    with Lake(s.lake_config(), read_only=not priority) as lake:
         stats = run_capture_command(
             lake, s.object_store(), shard=shard, interval_s=interval, flush_every_s=flush_every, duration_s=duration,
             cameras_file=cameras_file, camera_ids=camera_id, max_threads=max_threads, public_keyframes=public_keyframes,
-            secrets_file=str(s.resolved_secrets_file()),
-            scoring=s.scoring,
+            secrets_file=str(s.resolved_secrets_file()), scoring=s.scoring, priority=priority,
+            priority_interval_s=priority_interval, priority_boost_s=priority_boost,
         )  # fmt: skip
     console.print(stats)
 

@@ -53,6 +53,7 @@ import pyarrow.parquet as pq
 from ingest.cameras.health import CameraHealth, HealthConfig
 from ingest.cameras.passthrough import Analyzer, AnalyzerFactory
 from ingest.cameras.passthrough import analyzer_factory as make_analyzer_factory
+from ingest.cameras.priority import LakePriorityRequests, PriorityRequest, PriorityRequests
 from ingest.cameras.readers import Backoff, StreamError, StreamReader, open_stream
 from ingest.cameras.registry import CameraSpec, Shard, select_shard
 from ingest.registry.secrets import SecretResolver, redact
@@ -137,6 +138,11 @@ class WorkerConfig:
     backoff_max_s: float = 120.0
     backoff_jitter: float = 0.2
     health: HealthConfig = field(default_factory=HealthConfig)
+    # panic-button priority requests (ingest/cameras/priority.py): polled this often; a served camera is sampled
+    # every priority_interval_s for priority_boost_s seconds (bounded), starting at once
+    priority_poll_s: float = 5.0
+    priority_interval_s: float = 1.0
+    priority_boost_s: float = 120.0
 
 
 @dataclass
@@ -147,6 +153,7 @@ class WorkerStats:
     statuses: Counter[str] = field(default_factory=Counter)
     batches: list[str] = field(default_factory=list)
     rows_flushed: int = 0
+    priority_served: int = 0
     keyframes: int = 0
     public_keyframes: int = 0
     flush_errors: int = 0
@@ -160,6 +167,7 @@ class WorkerStats:
             "statuses": dict(self.statuses),
             "batches": len(self.batches),
             "rows_flushed": self.rows_flushed,
+            "priority_served": self.priority_served,
             "keyframes": self.keyframes,
             "public_keyframes": self.public_keyframes,
             "flush_errors": self.flush_errors,
@@ -183,6 +191,13 @@ class _CameraState:
         self.last_public = -1e18
         self.busy = False
         self.serial = 0  # schedule generation (leased capture reopens a camera under a new one)
+        self.gen = 0  # schedule generation of the plain worker (a priority boost starts a new one)
+        self.boost_until = 0.0  # monotonic time a priority boost ends
+        self.boost_interval_s = 0.0
+
+    def next_interval(self, now: float) -> float:
+        """The sampling interval from ``now``: shorter while a priority request's boost lasts."""
+        return self.boost_interval_s if now < self.boost_until else self.interval_s
 
     def close(self) -> None:
         if self.reader is not None:
@@ -208,8 +223,10 @@ class CaptureWorker:
         config: WorkerConfig,
         blur: Callable[[np.ndarray], np.ndarray] | None,
         secrets: SecretResolver | None = None,
+        priority: PriorityRequests | None = None,
     ) -> None:
         self.store = store
+        self.priority = priority
         self.secrets = secrets or SecretResolver()
         self.cfg = config
         self.flush_every_s = flush_every_s
@@ -363,31 +380,60 @@ class CaptureWorker:
             log.info("landed %s (%d rows)", key, len(rows))
             return key
 
+    def _served(self, polling: Future[list[PriorityRequest]]) -> list[PriorityRequest]:
+        """The priority requests a finished poll claimed (none when the lake could not be read)."""
+        try:
+            served = polling.result()
+        except Exception:  # the lake being unreachable must not stop capture: retried at the next poll
+            log.exception("priority requests could not be read")
+            return []
+        self.stats.priority_served += len(served)
+        return served
+
     # -- the loop -----------------------------------------------------------------------
     def run(self, stop_event: threading.Event, max_runtime_s: float | None) -> WorkerStats:
         t0 = time.monotonic()
-        heap: list[tuple[float, int]] = []
+        heap: list[tuple[float, int, int]] = []
         for i, st in enumerate(self.states):
             # phase-spread the cameras over their interval: a steady stream of fetches, never a burst
             offset = (i / max(len(self.states), 1)) * st.interval_s
-            heap.append((t0 + offset, i))
+            heap.append((t0 + offset, i, st.gen))
         heapq.heapify(heap)
         next_flush = t0 + self.flush_every_s
+        next_poll = t0
+        by_id = {st.spec.camera_id: i for i, st in enumerate(self.states)}
         pool = ThreadPoolExecutor(max_workers=max(1, self.cfg.max_threads), thread_name_prefix="capture")
         flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flush")  # never stall the schedule
+        poller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="priority") if self.priority else None
         pending: Future[str | None] | None = None
+        polling: Future[list[PriorityRequest]] | None = None
         try:
             while not stop_event.is_set():
                 now = time.monotonic()
                 if max_runtime_s is not None and now - t0 >= max_runtime_s:
                     break
+                if polling is not None and polling.done():
+                    for req in self._served(polling):
+                        i = by_id[req.camera_id]
+                        st = self.states[i]
+                        st.boost_interval_s = min(self.cfg.priority_interval_s, st.interval_s)
+                        st.boost_until = now + self.cfg.priority_boost_s
+                        st.gen += 1  # drop the old schedule: the boosted one starts now
+                        heapq.heappush(heap, (now, i, st.gen))
+                    polling = None
+                if poller is not None and polling is None and now >= next_poll:
+                    polling = poller.submit(self.priority.claim, list(by_id), self.worker_id)  # type: ignore[union-attr]
+                    next_poll = now + self.cfg.priority_poll_s
                 while heap and heap[0][0] <= now:
-                    due, i = heapq.heappop(heap)
+                    due, i, gen = heapq.heappop(heap)
                     st = self.states[i]
-                    nxt = due + st.interval_s
+                    if gen != st.gen:
+                        continue  # superseded by a priority boost
+                    interval = st.next_interval(now)
+                    nxt = due + interval
                     if nxt <= now:  # fell behind (pool saturated or camera slower than its interval)
-                        nxt = now + st.interval_s
-                    heapq.heappush(heap, (nxt, i))
+                        nxt = now + interval
+                    heapq.heappush(heap, (nxt, i, gen))
                     if st.busy:
                         continue  # still reading the previous sample: skip this slot
                     st.busy = True
@@ -402,6 +448,8 @@ class CaptureWorker:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             flusher.shutdown(wait=True)
+            if poller is not None:
+                poller.shutdown(wait=True)
             self.flush()
             for st in self.states:
                 st.close()
@@ -435,6 +483,7 @@ def run_worker(
     blur: Callable[[np.ndarray], np.ndarray] | bool | None = True,
     secrets: SecretResolver | None = None,
     scoring: str = "vision",
+    priority: PriorityRequests | None = None,
 ) -> WorkerStats:
     """Capture the cameras of ``shard`` until ``stop_event`` is set (or ``max_runtime_s`` passed).
 
@@ -457,6 +506,7 @@ def run_worker(
         config=cfg,
         blur=blur_fn,
         secrets=secrets,
+        priority=priority,
     )
     log.info("worker %s: %d cameras (shard %s), interval %.1fs", worker.worker_id, len(mine), s, interval_s)
     return worker.run(stop_event or threading.Event(), max_runtime_s)
@@ -543,9 +593,13 @@ def run_capture_command(
     public_keyframes: bool = True,
     secrets_file: str | None = None,
     scoring: str = "vision",
+    priority: bool = True,
+    priority_interval_s: float = 1.0,
+    priority_boost_s: float = 120.0,
 ) -> dict[str, Any]:
     """What ``pantau capture`` runs: cameras from the lake (or a CSV/JSON file), this shard, until SIGTERM
-    (or ``duration_s``); returns the run statistics as a dict."""
+    (or ``duration_s``); returns the run statistics as a dict. With ``priority`` (and a lake), panic-button
+    priority requests for these cameras are served: sampled every ``priority_interval_s`` for ``priority_boost_s``."""
     from ingest.cameras.registry import filter_ids, load_cameras_file, load_cameras_lake
 
     cams = load_cameras_file(cameras_file) if cameras_file else load_cameras_lake(lake)
@@ -557,9 +611,12 @@ def run_capture_command(
         interval_s=interval_s,
         flush_every_s=flush_every_s,
         duration_s=duration_s,
-        config=WorkerConfig(max_threads=max_threads),
+        config=WorkerConfig(
+            max_threads=max_threads, priority_interval_s=priority_interval_s, priority_boost_s=priority_boost_s
+        ),
         blur=public_keyframes,
         secrets=SecretResolver(secrets_file),
         scoring=scoring,
+        priority=LakePriorityRequests(lake) if priority and lake is not None else None,
     )
     return stats.as_dict()
