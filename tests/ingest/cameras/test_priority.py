@@ -138,8 +138,9 @@ def test_a_real_worker_serves_the_request_and_samples_that_camera_faster(
     try:
         got = {
             r["request_id"]: r
-            for r in lake.query("SELECT request_id, status, served_at, served_by FROM camera_priority_requests")
-            .to_pylist()
+            for r in lake.query(
+                "SELECT request_id, status, served_at, served_by FROM camera_priority_requests"
+            ).to_pylist()
         }
     finally:
         lake.close()
