@@ -46,8 +46,9 @@ class CapSettings:
     max_polygon_points: int = 60
 
 
-CATEGORY = {"fire": "Fire", "smoke": "Fire", "flood": "Met", "crowd": "Safety", "camera": "Infra"}
+CATEGORY = {"panic": "Security", "fire": "Fire", "smoke": "Fire", "flood": "Met", "crowd": "Safety", "camera": "Infra"}
 EVENT = {
+    "panic": ("Tombol darurat Jaki ditekan", "Jaki panic button pressed"),
     "fire": ("Kebakaran", "Fire"),
     "smoke": ("Asap (kemungkinan kebakaran)", "Smoke (possible fire)"),
     "flood": ("Banjir", "Flood"),
@@ -62,8 +63,19 @@ LEVEL_MAP: dict[Level, tuple[str, str, str]] = {
     Level.AWAS: ("Immediate", "Extreme", "Observed"),
     Level.NORMAL: ("Past", "Minor", "Observed"),
 }
-RESPONSE = {"fire": "Evacuate", "smoke": "Avoid", "flood": "Prepare", "crowd": "Avoid", "camera": "Monitor"}
+RESPONSE = {
+    "panic": "Assess",
+    "fire": "Evacuate",
+    "smoke": "Avoid",
+    "flood": "Prepare",
+    "crowd": "Avoid",
+    "camera": "Monitor",
+}
 INSTRUCTION = {
+    "panic": (
+        "Warga menekan tombol darurat di dekat lokasi: periksa kamera terdekat dan kirim petugas.",
+        "A citizen pressed the panic button nearby: check the nearest cameras and dispatch officers.",
+    ),
     "fire": (
         "Jauhi lokasi, beri jalan bagi petugas pemadam kebakaran. Darurat: 112.",
         "Keep away, clear the way for firefighters. Emergency: 112.",
@@ -212,8 +224,9 @@ def build_cap(msg: CapMessage, settings: CapSettings = CapSettings()) -> bytes:
             p = _sub(info, "parameter")
             _sub(p, "valueName", "score")
             _sub(p, "value", f"{float(score):.3f}")
-        uri = msg.evidence.get("keyframe_public_uri")
-        if uri:
+        # blurred keyframes only (never a private frame): the camera's, or the nearest cameras' for a panic press
+        uris = [str(u) for u in (msg.evidence.get("keyframes") or [msg.evidence.get("keyframe_public_uri")]) if u]
+        for uri in uris:
             res = _sub(info, "resource")
             _sub(
                 res,
@@ -222,8 +235,7 @@ def build_cap(msg: CapMessage, settings: CapSettings = CapSettings()) -> bytes:
             )
             _sub(res, "mimeType", "image/jpeg")
             # frames carry the object-store key of the blurred keyframe: publish the API's address for it
-            text = str(uri)
-            _sub(res, "uri", text if "://" in text else public_url(settings.public_base_url, text))
+            _sub(res, "uri", uri if "://" in uri else public_url(settings.public_base_url, uri))
         area = _sub(info, "area")
         _sub(area, "areaDesc", place)
         for poly in geojson_to_cap_polygons(msg.kelurahan_geometry, settings.max_polygon_points):

@@ -12,6 +12,7 @@ from alerts.cap import CapSettings
 from alerts.channels import ChannelRegistry, WebhookPolicy
 from alerts.db import OpsDB, sqlite_url
 from alerts.engine import AlertEngine, kelurahan_geometry
+from alerts.panic import raise_panic_alerts
 from alerts.export import DEFAULT_PUBLIC_BASE_URL, export_alerts_to_lake, publish_cap_and_feed
 from alerts.lifecycle import list_alerts
 from alerts.models import AGENCIES
@@ -76,6 +77,8 @@ def run_alerts_demo(
             transitions += [f"{t.hazard}:{t.camera_id}:{t.status}:{t.level}" for t in res.transitions]
             if res.rows < engine.config.batch_limit:
                 break
+        panic = raise_panic_alerts(engine)  # Jaki panic presses near cameras: police and Satpol PP
+        transitions += [f"{t.hazard}:{t.camera_id}:{t.status}:{t.level}" for t in panic.transitions]
         channels = ChannelRegistry.default(webhook_policy=WebhookPolicy(), outbox_dir=outbox_dir)
         dispatcher = Dispatcher(ops, channels, RetryPolicy(max_attempts=3, base_s=0.2), ack_links=ack_links)
         try:

@@ -9,8 +9,8 @@ from typing import Any
 from analytics.levels import HAZARDS as SCORED_HAZARDS
 from analytics.levels import Level
 
-#: hazards with alerts: the four scored hazards (one level each) and camera health (operators)
-HAZARDS: tuple[str, ...] = (*SCORED_HAZARDS, "camera")
+#: hazards with alerts: the four scored hazards (one level each), Jaki panic presses and camera health (operators)
+HAZARDS: tuple[str, ...] = (*SCORED_HAZARDS, "panic", "camera")
 
 
 class Status:
@@ -34,8 +34,8 @@ class Agency:
 AGENCIES: tuple[Agency, ...] = (
     Agency("gulkarmat", "Dinas Penanggulangan Kebakaran dan Penyelamatan (Gulkarmat)", ("fire", "smoke")),
     Agency("bpbd", "Badan Penanggulangan Bencana Daerah (BPBD) DKI Jakarta", ("flood",)),
-    Agency("satpolpp", "Satuan Polisi Pamong Praja (Satpol PP)", ("crowd",)),
-    Agency("polisi", "Kepolisian Daerah Metro Jaya (Polisi)", ("crowd",)),
+    Agency("satpolpp", "Satuan Polisi Pamong Praja (Satpol PP)", ("crowd", "panic")),
+    Agency("polisi", "Kepolisian Daerah Metro Jaya (Polisi)", ("crowd", "panic")),
     Agency("operators", "Operator CCTV Diskominfotik", ("camera",)),
 )
 

@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.models import HAZARDS, Decision, Level, as_utc
+from alerts.models import Decision, Level, as_utc
+from analytics.levels import HAZARDS as LEVEL_HAZARDS
 from analytics.levels import LEVEL_COLUMNS
 
 UNHEALTHY = frozenset({"offline", "frozen", "black", "overexposed", "tampered", "decode_error"})
@@ -57,7 +58,7 @@ class HazardRule:
 
 #: scored hazards follow the level the scoring path confirmed: no second threshold, no second confirmation
 FOLLOW_LEVEL = HazardRule(on={}, hysteresis=0.0, confirm_frames=1, clear_frames=1, cooldown_s=0.0, max_gap_s=math.inf)
-SCORED_HAZARDS: tuple[str, ...] = tuple(h for h in HAZARDS if h != "camera")
+SCORED_HAZARDS: tuple[str, ...] = LEVEL_HAZARDS
 DEFAULT_RULES: dict[str, HazardRule] = {
     **{hz: FOLLOW_LEVEL for hz in SCORED_HAZARDS},
     "camera": HazardRule(on={1: 0.5}, hysteresis=0.0, confirm_frames=3, clear_frames=2, cooldown_s=600.0),

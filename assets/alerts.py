@@ -5,6 +5,7 @@ import dagster as dg
 from alerts.cap import CapSettings
 from alerts.engine import AlertEngine, decision_summary, kelurahan_geometry
 from alerts.escalation import escalate_due
+from alerts.panic import raise_panic_alerts
 from alerts.export import export_alerts_to_lake, publish_cap_and_feed
 from alerts.outbox import outbox_counts
 from orchestration.resources import AlertsOpsResource, LakeResource, ObjectStoreResource
@@ -29,13 +30,15 @@ def urgent_alert_sensor(
         result = engine.run_cycle(context.cursor or None)
         if result.cursor:
             context.update_cursor(result.cursor)
+        panic = raise_panic_alerts(engine)
         escalated = escalate_due(
             ops, cap_settings=engine.lifecycle.cap, geometry_lookup=engine.lifecycle.geometry_lookup
         )
         stats = ops_db.dispatch(ops)
         summary = decision_summary(result)
         return dg.SkipReason(
-            f"{summary['rows']} rows, {len(result.transitions)} transitions, {len(escalated)} escalated, "
+            f"{summary['rows']} rows, {len(result.transitions)} transitions, {len(panic.transitions)} panic, "
+            f"{len(escalated)} escalated, "
             f"{stats.sent} sent, "
             f"{stats.failed} failed, {stats.dead} dead; cursor {result.cursor}"
         )

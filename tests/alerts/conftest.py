@@ -46,7 +46,7 @@ def _lake_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mig_dir = root / "migrations"
     mig_dir.mkdir()
     for f in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if f.name.startswith(("0001_", "01", "02", "04")):
+        if f.name.startswith(("0001_", "01", "02", "03", "04")):
             shutil.copy(f, mig_dir / f.name)
     lk = Lake(LakeConfig(root=root / "pantau-data"))
     migrate(lk, mig_dir)
@@ -58,7 +58,7 @@ def _lake_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def lake(tmp_path: Path, _lake_template: Path) -> Iterator[Lake]:
-    """An embedded lake with the foundation (0001), cameras and scores (01xx), marts (02xx) and alerts (04xx).
+    """An embedded lake with the foundation (0001), cameras and scores (01xx), marts (02xx), Jaki (03xx) and alerts (04xx).
 
     Migrated once per session and copied per test (migrating takes seconds on a shared machine).
     """

@@ -187,7 +187,7 @@ def test_subscription_crud_and_agency_seed(ops: OpsDB) -> None:
         ops,
         {"gulkarmat": ("outbox", "a"), "bpbd": ("outbox", "b"), "satpolpp": ("outbox", "c"), "polisi": ("outbox", "d")},
     )
-    assert sorted(s["hazard"] for s in made) == ["crowd", "crowd", "fire", "flood", "smoke"]
+    assert sorted(s["hazard"] for s in made) == ["crowd", "crowd", "fire", "flood", "panic", "panic", "smoke"]
     assert ensure_agency_subscriptions(ops, {"gulkarmat": ("outbox", "a")}) == []  # idempotent
     web = add_subscription(
         ops,
@@ -199,7 +199,7 @@ def test_subscription_crud_and_agency_seed(ops: OpsDB) -> None:
     assert len(list_subscriptions(ops, hazard="fire")) == 2
     assert remove_subscription(ops, web["subscription_id"]) is True
     assert remove_subscription(ops, web["subscription_id"]) is False
-    assert len(list_subscriptions(ops)) == 5 and len(list_subscriptions(ops, include_inactive=True)) == 6
+    assert len(list_subscriptions(ops)) == 7 and len(list_subscriptions(ops, include_inactive=True)) == 8
 
 
 def test_cli_ops_round_trip(tmp_path) -> None:

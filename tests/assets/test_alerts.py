@@ -121,7 +121,7 @@ def test_sensor_raises_and_delivers_then_history_exports(data_dir: Path) -> None
     _land(data_dir, [0.9] * 4, T0 + timedelta(seconds=30))
     ctx2 = dg.build_sensor_context(resources=resources, cursor=cursor)
     result = urgent_alert_sensor(ctx2)
-    assert "1 transitions, 0 escalated, 1 sent" in str(result.skip_message)
+    assert "1 transitions, 0 panic, 0 escalated, 1 sent" in str(result.skip_message)
     files = sorted((data_dir / "outbox" / "gulkarmat").glob("*.cap.xml"))
     assert len(files) == 1
     validate_cap(files[0].read_bytes())

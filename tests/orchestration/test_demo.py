@@ -88,8 +88,13 @@ def test_every_camera_hour_shows_one_level(lake: Lake, demo_dir: Path) -> None:
     assert res.ok, res.disagreements[:20]
     assert res.camera_hours >= 20
     mart = {(r["hour"], r["camera_id"]): r for r in _rows(lake, "SELECT * FROM risk_hourly_camera")}
-    (published,) = list((demo_dir / "store").rglob("risk_hourly_camera.parquet"))
-    pub = [r for r in pq.read_table(published).to_pylist() if r["risk_level_max"] is not None]
+    files = [
+        f
+        for f in (demo_dir / "store").rglob("*.parquet")
+        if "risk_hourly_camera" in f.as_posix() and f.name != "counts.parquet"
+    ]
+    assert files, "the release has no risk_hourly_camera Parquet"
+    pub = [r for f in files for r in pq.read_table(f).to_pylist() if r["risk_level_max"] is not None]
     assert pub
     for r in pub:
         m = mart[(r["hour"], r["camera_id"])]
