@@ -12,11 +12,11 @@ from alerts.cap import CapSettings
 from alerts.channels import ChannelRegistry, WebhookPolicy
 from alerts.db import OpsDB, sqlite_url
 from alerts.engine import AlertEngine, kelurahan_geometry
-from alerts.panic import raise_panic_alerts
 from alerts.export import DEFAULT_PUBLIC_BASE_URL, export_alerts_to_lake, publish_cap_and_feed
 from alerts.lifecycle import list_alerts
 from alerts.models import AGENCIES
 from alerts.outbox import Dispatcher, RetryPolicy, outbox_counts
+from alerts.panic import raise_panic_alerts
 from alerts.subscriptions import ensure_agency_subscriptions
 from warehouse.lake import Lake
 from warehouse.object_store import ObjectStore

@@ -5,9 +5,9 @@ import dagster as dg
 from alerts.cap import CapSettings
 from alerts.engine import AlertEngine, decision_summary, kelurahan_geometry
 from alerts.escalation import escalate_due
-from alerts.panic import raise_panic_alerts
 from alerts.export import export_alerts_to_lake, publish_cap_and_feed
 from alerts.outbox import outbox_counts
+from alerts.panic import raise_panic_alerts
 from orchestration.resources import AlertsOpsResource, LakeResource, ObjectStoreResource
 from warehouse.lake import LakeError
 
