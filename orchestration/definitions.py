@@ -18,6 +18,7 @@ DOMAIN_MODULES = [
     "assets.cameras",
     "assets.marts",
     "assets.jaki",
+    "assets.context",
     "assets.alerts",
     "assets.planning",
     "assets.open_data",

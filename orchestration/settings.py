@@ -117,6 +117,8 @@ class PantauSettings(BaseSettings):
     api_rate: float = Field(20.0, description="open-data API: requests per second per client")
     api_burst: int = Field(60, description="open-data API: burst size per client")
     api_behind_proxy: bool = Field(False, description="trust X-Forwarded-For (only behind a proxy that sets it)")
+    posko_banjir_url: str = Field("", description="Posko Banjir water-gate feed polled by a sensor (empty: off)")
+    bmkg_cap_url: str = Field("", description="BMKG CAP 1.2 nowcast feed polled by a sensor (empty: off)")
     open_data_threshold: int = Field(10, description="Jaki counts below this are suppressed in open data")
     upkeep: dict[str, Any] = Field(
         default_factory=dict,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -32,7 +32,9 @@ class Scores(Protocol):
 class Analyzer(Protocol):
     """``frame`` is None for a failed read (the worker still reports the sample's health)."""
 
-    def process(self, frame: np.ndarray | None, ts: float, health: str = "ok") -> Scores: ...
+    def process(
+        self, frame: np.ndarray | None, ts: float, health: str = "ok", context: Mapping[str, str] | None = None
+    ) -> Scores: ...
 
 
 AnalyzerFactory = Callable[[str], Analyzer]
@@ -77,7 +79,9 @@ class PassthroughAnalyzer:
         self.pixel_delta = pixel_delta
         self._prev: np.ndarray | None = None
 
-    def process(self, frame: np.ndarray | None, ts: float, health: str = "ok") -> PassthroughScores:
+    def process(
+        self, frame: np.ndarray | None, ts: float, health: str = "ok", context: Mapping[str, str] | None = None
+    ) -> PassthroughScores:
         if frame is None:  # failed read: health only
             self._prev = None
             return PassthroughScores(health=health)

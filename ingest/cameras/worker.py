@@ -39,7 +39,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,9 +56,13 @@ from ingest.cameras.passthrough import analyzer_factory as make_analyzer_factory
 from ingest.cameras.priority import LakePriorityRequests, PriorityRequest, PriorityRequests
 from ingest.cameras.readers import Backoff, StreamError, StreamReader, open_stream
 from ingest.cameras.registry import CameraSpec, Shard, select_shard
+from ingest.context.flood import FloodContextProvider
 from ingest.registry.secrets import SecretResolver, redact
 
 log = logging.getLogger(__name__)
+
+#: (lat, lon) -> per-hazard context for the level engine (e.g. ingest.context.flood.FloodContextProvider)
+ContextFn = Callable[[float | None, float | None], Mapping[str, str] | None]
 
 LANDING_PREFIX = "landing/frames/"
 KEYFRAME_PREFIX = "keyframes/"
@@ -224,9 +228,11 @@ class CaptureWorker:
         blur: Callable[[np.ndarray], np.ndarray] | None,
         secrets: SecretResolver | None = None,
         priority: PriorityRequests | None = None,
+        context: ContextFn | None = None,
     ) -> None:
         self.store = store
         self.priority = priority
+        self.context = context
         self.secrets = secrets or SecretResolver()
         self.cfg = config
         self.flush_every_s = flush_every_s
@@ -316,7 +322,10 @@ class CaptureWorker:
         try:
             if st.analyzer is None:
                 st.analyzer = self.analyzer_factory(st.spec.camera_id)
-            scores = st.analyzer.process(frame, ts, status).to_row()  # type: ignore[arg-type]
+            ctx = self.context(st.spec.lat, st.spec.lon) if self.context is not None and frame is not None else None
+            # context only when there is some: analyzers that know none keep their three-argument call
+            res = st.analyzer.process(frame, ts, status, context=ctx) if ctx else st.analyzer.process(frame, ts, status)  # type: ignore[arg-type]
+            scores = res.to_row()
         except Exception:
             log.exception("analyzer failed for camera %s", st.spec.camera_id)
             return
@@ -484,6 +493,7 @@ def run_worker(
     secrets: SecretResolver | None = None,
     scoring: str = "vision",
     priority: PriorityRequests | None = None,
+    context: ContextFn | None = None,
 ) -> WorkerStats:
     """Capture the cameras of ``shard`` until ``stop_event`` is set (or ``max_runtime_s`` passed).
 
@@ -507,6 +517,7 @@ def run_worker(
         blur=blur_fn,
         secrets=secrets,
         priority=priority,
+        context=context,
     )
     log.info("worker %s: %d cameras (shard %s), interval %.1fs", worker.worker_id, len(mine), s, interval_s)
     return worker.run(stop_event or threading.Event(), max_runtime_s)
@@ -618,5 +629,6 @@ def run_capture_command(
         secrets=SecretResolver(secrets_file),
         scoring=scoring,
         priority=LakePriorityRequests(lake) if priority and lake is not None else None,
+        context=FloodContextProvider(lake) if lake is not None else None,
     )
     return stats.as_dict()
