@@ -8,6 +8,7 @@ from alerts.escalation import escalate_due
 from alerts.export import export_alerts_to_lake, publish_cap_and_feed
 from alerts.outbox import outbox_counts
 from alerts.panic import raise_panic_alerts
+from marts.alerts import refresh_alert_ack_mart
 from orchestration.resources import AlertsOpsResource, LakeResource, ObjectStoreResource
 from warehouse.lake import LakeError
 
@@ -86,7 +87,18 @@ def alert_history(
     )
 
 
-alert_history_job = dg.define_asset_job("alert_history_job", selection=[alert_history])
+@dg.asset(group_name="alerts", compute_kind="duckdb", deps=[alert_history])
+def alert_ack_daily(lake: LakeResource) -> dg.MaterializeResult:
+    """Time to acknowledge per WIB day, acknowledging agency and hazard (median, p90, max; unacknowledged counted)."""
+    lk = lake.get_lake()
+    try:
+        rows = refresh_alert_ack_mart(lk)
+    finally:
+        lk.close()
+    return dg.MaterializeResult(metadata={"rows": rows})
+
+
+alert_history_job = dg.define_asset_job("alert_history_job", selection=[alert_history, alert_ack_daily])
 alert_history_schedule = dg.ScheduleDefinition(
     job=alert_history_job,
     cron_schedule="*/5 * * * *",
@@ -95,7 +107,7 @@ alert_history_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[alert_history],
+    assets=[alert_history, alert_ack_daily],
     sensors=[urgent_alert_sensor, alert_delivery_retry_sensor],
     jobs=[alert_history_job],
     schedules=[alert_history_schedule],

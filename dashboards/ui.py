@@ -112,7 +112,7 @@ def level_label(level: Any) -> str:
 
 
 def hazard_label(hazard: Any) -> str:
-    return t(f"hazard_{hazard}") if hazard in (*HAZARD_HEX, "camera") else str(hazard or "—")
+    return t(f"hazard_{hazard}") if hazard in (*HAZARD_HEX, "camera", "panic") else str(hazard or "—")
 
 
 def status_label(status: Any) -> str:

@@ -210,6 +210,7 @@ def step_alerts(ctx: DemoContext) -> None:
     from alerts.agreement import check_level_agreement
     from alerts.db import OpsDB
     from alerts.demo import run_alerts_demo
+    from marts.alerts import refresh_alert_ack_mart
     from warehouse.lake import Lake
 
     s = ctx.settings
@@ -223,6 +224,7 @@ def step_alerts(ctx: DemoContext) -> None:
             ack_links=links,
             base_url=s.open_data_base_url,
         )
+        refresh_alert_ack_mart(lake)  # time to acknowledge per agency (the Alerts page figure)
         ops = OpsDB(s.resolved_ops_db_url(), create=False)
         try:
             agreement = check_level_agreement(lake, ops)

@@ -175,6 +175,21 @@ DELIVERIES_BY_STATE = Q(
     ("channel", "state", "deliveries"),
 )
 
+ALERT_ACK_BY_AGENCY = Q(
+    "SELECT agency, sum(acknowledged) AS acknowledged, median(tta_median_s) AS tta_median_s, "
+    "max(tta_p90_s) AS tta_p90_s FROM alert_ack_daily WHERE agency IS NOT NULL AND day >= ? "
+    "GROUP BY agency ORDER BY tta_median_s DESC",
+    ("alert_ack_daily",),
+    ("agency", "acknowledged", "tta_median_s", "tta_p90_s"),
+    empty_if_empty=True,
+)
+
+ALERTS_UNACKNOWLEDGED = Q(
+    "SELECT coalesce(sum(alerts - acknowledged), 0) AS unacknowledged FROM alert_ack_daily WHERE day >= ?",
+    ("alert_ack_daily",),
+    ("unacknowledged",),
+)
+
 SUBSCRIPTIONS = Q(
     "SELECT subscription_id, name, kind, hazard, area_type, area_code, lat, lon, radius_m, min_level, channel, "
     "target, active, created_at FROM subscriptions ORDER BY created_at DESC NULLS LAST, subscription_id",

@@ -15,7 +15,7 @@ from dashboards import auth, data, ui
 from dashboards.i18n import t
 
 STATUSES = ("open", "updated", "acknowledged", "resolved", "cancelled")
-HAZARDS = ("flood", "fire", "smoke", "crowd", "camera")
+HAZARDS = ("flood", "fire", "smoke", "crowd", "panic", "camera")
 
 
 def _filters() -> tuple[list[str], list[str], list[str], int]:
@@ -241,6 +241,33 @@ def _detail(df: pd.DataFrame) -> None:
             st.dataframe(ui.wib_series(dels, "sent_at"), hide_index=True)
 
 
+def _time_to_ack(since: pd.Timestamp) -> None:
+    """Median and p90 time to acknowledge per agency (mart alert_ack_daily) and the alerts nobody acknowledged."""
+    tta = data.query(data.ALERT_ACK_BY_AGENCY, [since.date()])
+    if tta.empty:
+        return
+    st.subheader(t("time_to_ack"))
+    tta = tta.assign(median_min=tta["tta_median_s"].astype(float) / 60.0, p90_min=tta["tta_p90_s"].astype(float) / 60.0)
+    chart = (
+        alt.Chart(tta)
+        .mark_bar()
+        .encode(
+            x=alt.X("median_min:Q", title=t("tta_median_min")),
+            y=alt.Y("agency:N", title=t("agency"), sort="-x"),
+            tooltip=[
+                alt.Tooltip("agency:N", title=t("agency")),
+                alt.Tooltip("median_min:Q", title=t("tta_median_min"), format=".1f"),
+                alt.Tooltip("p90_min:Q", title=t("tta_p90_min"), format=".1f"),
+                alt.Tooltip("acknowledged:Q", title=t("acknowledged_alerts")),
+            ],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
+    open_ = data.query(data.ALERTS_UNACKNOWLEDGED, [since.date()])
+    if not open_.empty:
+        st.caption(f"{t('unacknowledged_alerts')}: {int(open_['unacknowledged'].iloc[0] or 0)}")
+
+
 def render() -> None:
     ui.page_header("alerts_title")
     if not ui.require_lake():
@@ -281,6 +308,7 @@ def render() -> None:
         if not summary.empty:
             st.subheader(t("deliveries_by_state"))
             st.altair_chart(_delivery_chart(summary.rename(columns={"deliveries": "size"})), width="stretch")
+        _time_to_ack(since)
 
 
 ui.run_page(render)
