@@ -93,11 +93,39 @@ def _run_job(
     return result
 
 
+DEMO_PANIC_ID = "demo-panic-1"
+
+
+def demo_panic_request(camera_id: str, rows: list[dict[str, Any]]) -> Any:
+    """The demo's panic press: one pending ``camera_priority_requests`` row for ``camera_id``, pressed now."""
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    cam = next((r for r in rows if r["camera_id"] == camera_id), {})
+    now = datetime.now(UTC)
+    return pa.Table.from_pylist(
+        [
+            {"request_id": f"{DEMO_PANIC_ID}:{camera_id}", "camera_id": camera_id, "panic_id": DEMO_PANIC_ID,
+             "pressed_at": now, "kelurahan_code": cam.get("kelurahan_code"), "kind": "crime", "distance_m": 25.0,
+             "radius_m": 300.0, "priority": 1, "reason": "panic button (crime) 25 m away", "status": "pending",
+             "requested_at": now}
+        ],
+        schema=pa.schema(
+            [("request_id", pa.string()), ("camera_id", pa.string()), ("panic_id", pa.string()),
+             ("pressed_at", pa.timestamp("us", "UTC")), ("kelurahan_code", pa.string()), ("kind", pa.string()),
+             ("distance_m", pa.float64()), ("radius_m", pa.float64()), ("priority", pa.int32()),
+             ("reason", pa.string()), ("status", pa.string()), ("requested_at", pa.timestamp("us", "UTC"))]
+        ),
+    )  # fmt: skip
+
+
 def step_cameras(ctx: DemoContext) -> None:
     """Serve simulated cameras on real Jakarta sites over MJPEG/snapshot/HLS, capture, score, land, ingest."""
     from ingest.cameras.landing import ingest_landed_batches
+    from ingest.cameras.priority import LakePriorityRequests
     from ingest.cameras.registry import spec_from_mapping
-    from ingest.cameras.worker import capture_for
+    from ingest.cameras.worker import WorkerConfig, capture_for
     from simulate.serve import camera_rows, start_demo_server
     from warehouse.lake import Lake
 
@@ -110,12 +138,28 @@ def step_cameras(ctx: DemoContext) -> None:
         for r in rows:
             kinds[r["stream_kind"]] = kinds.get(r["stream_kind"], 0) + 1
         ctx.console.print(f"  {len(rows)} simulated cameras on loopback: {kinds}")
-        stats = capture_for(
-            [spec_from_mapping(r) for r in rows], store, float(ctx.seconds), interval_s=1.0, scoring=s.scoring
-        )
+        with Lake(s.lake_config()) as lake:
+            # a citizen presses Jaki's panic button next to the crowd camera: the worker serves the request and
+            # samples that camera four times as often for the rest of the capture
+            panic_cam = next((sp.camera_id for sp in specs if sp.role == "crowd"), specs[0].camera_id)
+            lake.append("camera_priority_requests", demo_panic_request(panic_cam, rows))
+            stats = capture_for(
+                [spec_from_mapping(r) for r in rows],
+                store,
+                float(ctx.seconds),
+                interval_s=1.0,
+                scoring=s.scoring,
+                priority=LakePriorityRequests(lake),
+                config=WorkerConfig(priority_interval_s=0.25, priority_boost_s=float(ctx.seconds)),
+            )
+            served = lake.query(
+                "SELECT request_id, status, served_at, served_by FROM camera_priority_requests WHERE panic_id = ?",
+                [DEMO_PANIC_ID],
+            ).to_pylist()
     finally:
         srv.stop()
     ctx.console.print(f"  capture: {stats}")
+    ctx.console.print(f"  panic press next to {panic_cam}: {served}", markup=False, highlight=False)
     with Lake(s.lake_config()) as lake:
         landed = ingest_landed_batches(lake, store)
         ctx.console.print(f"  ingested: {landed}")

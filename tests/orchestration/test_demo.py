@@ -62,7 +62,10 @@ def test_reference_data_and_cameras_landed(lake: Lake) -> None:
 def test_scripted_incidents_alert_and_normal_cameras_stay_quiet(lake: Lake) -> None:
     roles = {s.camera_id: s.role for s in demo_scenario(24, seed=0, duration_s=SECONDS, hls_cameras=2)}
     raised: dict[str, set[str]] = {}
-    for r in _rows(lake, "SELECT DISTINCT camera_id, hazard FROM alerts WHERE camera_id IS NOT NULL"):
+    # panic alerts are citizens' reports placed at the nearest camera, not something the camera saw
+    for r in _rows(
+        lake, "SELECT DISTINCT camera_id, hazard FROM alerts WHERE camera_id IS NOT NULL AND hazard <> 'panic'"
+    ):
         raised.setdefault(r["camera_id"], set()).add(r["hazard"])
     for cam, role in roles.items():
         if role in ("fire", "flood", "crowd"):
@@ -100,6 +103,17 @@ def test_every_camera_hour_shows_one_level(lake: Lake, demo_dir: Path) -> None:
         m = mart[(r["hour"], r["camera_id"])]
         for col in ("risk_level_max", "fire_level_max", "smoke_level_max", "flood_level_max", "crowd_level_max"):
             assert r[col] == m[col], (r["camera_id"], r["hour"], col)
+
+
+def test_the_demo_panic_press_is_served_and_sampled_faster(lake: Lake) -> None:
+    (req,) = _rows(lake, "SELECT * FROM camera_priority_requests WHERE panic_id = 'demo-panic-1'")
+    assert req["status"] == "served" and req["served_at"] is not None and req["served_by"]
+    frames = {r["camera_id"]: r["n"] for r in _rows(lake, "SELECT camera_id, count(*) AS n FROM frames GROUP BY 1")}
+    others = sorted(n for c, n in frames.items() if c != req["camera_id"])
+    assert frames[req["camera_id"]] > 2 * others[len(others) // 2], (req["camera_id"], frames)
+    # the press opened an alert for the police and Satpol PP at that camera
+    hazards = set(lake.query("SELECT hazard FROM alerts WHERE camera_id = ?", [req["camera_id"]]).column(0).to_pylist())
+    assert "panic" in hazards
 
 
 def test_jaki_day_ingested_with_exact_accounting(lake: Lake) -> None:
