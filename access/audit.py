@@ -69,6 +69,10 @@ _PG_TRIGGER_EXISTS = "SELECT 1 FROM pg_trigger WHERE tgname = :name"
 # keys whose values never enter the log, and credentials inside URLs (scheme://user:password@host)
 _SECRET_KEY = re.compile(r"secret|passw|token|api_?key|credential|private", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@")
+# query parameters that carry credentials (?token=..., &api_key=..., &sig=...)
+_QUERY_SECRET = re.compile(
+    r"(?P<pre>[?&][^=&\s#]*(?:token|key|secret|sig|passw|auth|credential)[^=&\s#]*=)[^&\s#\"']+", re.IGNORECASE
+)
 REDACTED = "[redacted]"
 
 
@@ -106,7 +110,8 @@ def redact(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact(v) for v in value]
     if isinstance(value, str):
-        return _URL_PASSWORD.sub(lambda m: m.group("pre") + REDACTED + "@", value)
+        value = _URL_PASSWORD.sub(lambda m: m.group("pre") + REDACTED + "@", value)
+        return _QUERY_SECRET.sub(lambda m: m.group("pre") + REDACTED, value)
     if isinstance(value, datetime):
         return value.isoformat()
     return value

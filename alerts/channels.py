@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
 import os
 import smtplib
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -26,14 +28,19 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-import requests
-
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Pantau-Signature"
 TIMESTAMP_HEADER = "X-Pantau-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CHANNELS = ("webhook", "email", "mqtt", "apprise", "outbox")
+
+
+def redact_url_credentials(text: str) -> str:
+    """``scheme://user:password@host`` -> ``scheme://user:[redacted]@host`` anywhere in ``text``."""
+    from access.audit import redact
+
+    return str(redact(text))
 
 
 class DeliveryError(RuntimeError):
@@ -68,43 +75,152 @@ class Channel(Protocol):
 
 @dataclass(frozen=True)
 class WebhookPolicy:
-    """Which webhook targets are acceptable. Private/loopback targets need an explicit opt-in."""
+    """Which webhook targets are acceptable.
+
+    Targets must resolve to public addresses only. The one way to a private, loopback or link-local
+    target in production is ``allowlist``: networks (``10.20.0.0/16``) or host names an administrator
+    names in the settings (``PANTAU_WEBHOOK_ALLOWLIST``). ``allow_private`` lifts the check entirely
+    (development and tests on loopback, ``PANTAU_ALLOW_PRIVATE_WEBHOOKS``).
+    """
 
     allowed_schemes: tuple[str, ...] = ("https",)
     allow_private: bool = False
     timeout_s: float = 10.0
     replay_window_s: int = 300
+    allowlist: tuple[str, ...] = ()
+
+    def allows(self, host: str, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        """True when ``addr`` (resolved from ``host``) may be connected to."""
+        if self.allow_private or is_public(addr):
+            return True
+        for entry in self.allowlist:
+            entry = entry.strip().lower()
+            if not entry:
+                continue
+            try:
+                if addr in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                if host.lower().rstrip(".") == entry.rstrip("."):
+                    return True
+        return False
 
 
-def validate_webhook_url(url: str, policy: WebhookPolicy = WebhookPolicy()) -> None:
-    """Raise ``ValueError`` unless ``url`` uses an allowed scheme and (unless allowed) a public address."""
+def is_public(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped  # ::ffff:127.0.0.1 is loopback
+    return not (
+        addr.is_private
+        or addr.is_loopback
+        or addr.is_link_local
+        or addr.is_multicast
+        or addr.is_reserved
+        or addr.is_unspecified
+        or addr in _SHARED  # carrier-grade NAT 100.64.0.0/10: not reachable from the internet either
+    )
+
+
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """A checked webhook URL: the address it resolved to is the one the delivery connects to."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str  # path and query, as sent in the request line
+    addr: str
+
+
+def resolve_webhook(url: str, policy: WebhookPolicy = WebhookPolicy()) -> WebhookTarget:
+    """Check ``url`` and resolve its host once; raise ``ValueError`` when it may not be delivered to.
+
+    Every address the name resolves to must be allowed (one private answer among public ones is a
+    rebinding attempt and refuses the target); the delivery then connects to the first of them, so a
+    DNS answer that changes between the check and the connection cannot redirect it.
+    """
     parsed = urlparse(url)
-    if parsed.scheme.lower() not in policy.allowed_schemes:
+    scheme = parsed.scheme.lower()
+    if scheme not in policy.allowed_schemes:
         raise ValueError(f"webhook scheme {parsed.scheme!r} not allowed (allowed: {', '.join(policy.allowed_schemes)})")
     host = parsed.hostname
     if not host:
-        raise ValueError(f"webhook URL has no host: {url!r}")
+        raise ValueError("webhook URL has no host")
     if parsed.username or parsed.password:
         raise ValueError("webhook URL must not carry credentials")
-    if policy.allow_private:
-        return
     try:
-        infos = socket.getaddrinfo(
-            host, parsed.port or (443 if parsed.scheme == "https" else 80), proto=socket.IPPROTO_TCP
-        )
-    except socket.gaierror as exc:
-        raise ValueError(f"webhook host {host!r} does not resolve: {exc}") from exc
+        port = parsed.port or (443 if scheme == "https" else 80)
+    except ValueError as exc:
+        raise ValueError("webhook URL has a bad port") from exc
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ValueError(f"webhook host {host!r} does not resolve: {exc.__class__.__name__}") from exc
+    addrs = []
     for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if (
-            addr.is_private
-            or addr.is_loopback
-            or addr.is_link_local
-            or addr.is_multicast
-            or addr.is_reserved
-            or addr.is_unspecified
-        ):
+        addr = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not policy.allows(host, addr):
             raise ValueError(f"webhook host {host!r} resolves to non-public address {addr}")
+        addrs.append(str(addr))
+    if not addrs:
+        raise ValueError(f"webhook host {host!r} does not resolve")
+    path = (parsed.path or "/") + (f"?{parsed.query}" if parsed.query else "")
+    return WebhookTarget(scheme, host, port, path, addrs[0])
+
+
+def validate_webhook_url(url: str, policy: WebhookPolicy = WebhookPolicy()) -> None:
+    """Raise ``ValueError`` unless ``url`` uses an allowed scheme and resolves only to allowed addresses."""
+    resolve_webhook(url, policy)
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection to ``addr`` that says ``Host: host`` (the address checked, not a second lookup)."""
+
+    def __init__(self, host: str, port: int, addr: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._addr = addr
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._addr, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS to ``addr`` with the certificate checked against ``host`` (SNI and hostname verification)."""
+
+    def __init__(self, host: str, port: int, addr: str, timeout: float, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._addr = addr
+        self._ctx = context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._addr, self.port), self.timeout)
+        self.sock = self._ctx.wrap_socket(sock, server_hostname=self.host)
+
+
+def post_pinned(
+    target: WebhookTarget,
+    body: bytes,
+    headers: Mapping[str, str],
+    timeout: float,
+    context: ssl.SSLContext | None = None,
+) -> int:
+    """POST ``body`` to the checked address of ``target``; returns the status. Redirects are never followed."""
+    conn: http.client.HTTPConnection
+    if target.scheme == "https":
+        conn = _PinnedHTTPSConnection(
+            target.host, target.port, target.addr, timeout, context or ssl.create_default_context()
+        )
+    else:
+        conn = _PinnedHTTPConnection(target.host, target.port, target.addr, timeout)
+    try:
+        conn.request("POST", target.path, body=body, headers=dict(headers))
+        resp = conn.getresponse()
+        resp.read(64 * 1024)  # a receiver's answer is not used; do not read an unbounded one
+        return int(resp.status)
+    finally:
+        conn.close()
 
 
 def sign_webhook(body: bytes, secret: str, timestamp: int) -> str:
@@ -153,23 +269,22 @@ def verify_webhook(
 
 
 class WebhookChannel:
+    """Signed JSON or CAP over HTTPS. Each delivery resolves and checks the target again (a DNS
+    change since the subscription was made is caught), connects to the address it checked, and does
+    not follow redirects (a 3xx fails the delivery). Errors name the host, never the path or query
+    (tokens), the secret or the body."""
+
     name = "webhook"
 
-    def __init__(self, policy: WebhookPolicy = WebhookPolicy()) -> None:
+    def __init__(self, policy: WebhookPolicy = WebhookPolicy(), tls_context: ssl.SSLContext | None = None) -> None:
         self.policy = policy
-        self._local = threading.local()
-
-    def _session(self) -> requests.Session:
-        s = getattr(self._local, "session", None)
-        if s is None:
-            s = self._local.session = requests.Session()
-        return s
+        self.tls_context = tls_context
 
     def send(self, msg: OutboundMessage, target: str, *, fmt: str = "json", secret: str | None = None) -> None:
         try:
-            validate_webhook_url(target, self.policy)  # again at send time: DNS may have changed
+            checked = resolve_webhook(target, self.policy)  # again for every delivery: DNS may have changed
         except ValueError as exc:
-            raise DeliveryError(str(exc), permanent=True) from exc
+            raise DeliveryError(str(exc), permanent=True) from None
         if fmt == "cap":
             body, ctype = msg.cap_xml, "application/cap+xml"
         else:
@@ -184,14 +299,17 @@ class WebhookChannel:
         if secret:
             headers[SIGNATURE_HEADER] = sign_webhook(body, secret, ts)
         try:
-            resp = self._session().post(
-                target, data=body, headers=headers, timeout=self.policy.timeout_s, allow_redirects=False
+            status = post_pinned(checked, body, headers, self.policy.timeout_s, self.tls_context)
+        except (OSError, http.client.HTTPException) as exc:
+            raise DeliveryError(f"webhook {checked.host} unreachable: {exc.__class__.__name__}") from None
+        if 300 <= status < 400:
+            raise DeliveryError(
+                f"webhook {checked.host} answered a redirect (HTTP {status}); redirects are not followed",
+                permanent=True,
             )
-        except requests.RequestException as exc:
-            raise DeliveryError(f"webhook unreachable: {exc.__class__.__name__}: {exc}") from exc
-        if resp.status_code >= 300:
-            permanent = resp.status_code in (400, 401, 403, 404, 410, 413, 422)
-            raise DeliveryError(f"webhook answered HTTP {resp.status_code}", permanent=permanent)
+        if status >= 300:
+            permanent = status in (400, 401, 403, 404, 410, 413, 422)
+            raise DeliveryError(f"webhook {checked.host} answered HTTP {status}", permanent=permanent)
 
 
 # -- email ---------------------------------------------------------------------------------
@@ -204,7 +322,7 @@ class SmtpConfig:
     sender: str = "pantau-alerts@jakarta.go.id"
     starttls: bool = False
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line or an error
     timeout_s: float = 15.0
 
 
@@ -242,7 +360,7 @@ class EmailChannel:
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(f"recipient refused: {exc}", permanent=True) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(f"smtp: {exc.__class__.__name__}: {exc}") from exc
+            raise DeliveryError(f"smtp: {exc.__class__.__name__}: {redact_url_credentials(str(exc))}") from None
 
 
 # -- MQTT ----------------------------------------------------------------------------------
@@ -295,7 +413,7 @@ class MqttChannel:
                 time.sleep(0.01)
             if not client.is_connected():
                 client.loop_stop()
-                raise OSError(f"cannot connect to MQTT broker {broker}")
+                raise OSError(f"cannot connect to MQTT broker {u.hostname}:{u.port or 1883}")  # no credentials
             self._clients[broker] = client
             return client
 
@@ -311,7 +429,7 @@ class MqttChannel:
         except (OSError, ValueError, RuntimeError) as exc:
             if isinstance(exc, DeliveryError):
                 raise
-            raise DeliveryError(f"mqtt: {exc.__class__.__name__}: {exc}") from exc
+            raise DeliveryError(f"mqtt: {exc.__class__.__name__}: {redact_url_credentials(str(exc))}") from None
 
     def close(self) -> None:
         with self._lock:

@@ -29,9 +29,13 @@ def cli_principal(name: str) -> Principal:
     return Principal((name or os_user).strip() or os_user, Role.ADMIN, f"cli:{os_user}"[:32])
 
 
-def webhook_policy(allow_private_webhooks: bool = False, allow_http: bool = False) -> WebhookPolicy:
+def webhook_policy(
+    allow_private_webhooks: bool = False, allow_http: bool = False, allowlist: tuple[str, ...] = ()
+) -> WebhookPolicy:
     return WebhookPolicy(
-        allowed_schemes=("https", "http") if allow_http else ("https",), allow_private=allow_private_webhooks
+        allowed_schemes=("https", "http") if allow_http else ("https",),
+        allow_private=allow_private_webhooks,
+        allowlist=tuple(allowlist),
     )
 
 
@@ -54,6 +58,7 @@ def subscribe_add(
     allow_private_webhooks: bool = False,
     allow_http: bool = False,
     by: str = "",
+    allowlist: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Add a subscription; returns the stored row (including a generated webhook secret)."""
     ops = OpsDB(ops_db_url)
@@ -74,7 +79,10 @@ def subscribe_add(
             secret=secret,
         )
         return add_subscription(
-            ops, spec, webhook_policy=webhook_policy(allow_private_webhooks, allow_http), by=cli_principal(by)
+            ops,
+            spec,
+            webhook_policy=webhook_policy(allow_private_webhooks, allow_http, allowlist),
+            by=cli_principal(by),
         )
     finally:
         ops.dispose()

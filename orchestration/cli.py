@@ -607,6 +607,7 @@ def subscribe_add(
             hazard=hazard.value if hazard else None, area_type=area_type.value if area_type else None,
             area_code=area_code, lat=lat, lon=lon, radius_m=radius_m, min_level=min_level.value, fmt=fmt.value,
             secret=secret, allow_private_webhooks=s.allow_private_webhooks, allow_http=s.allow_http_webhooks, by=by,
+            allowlist=s.webhook_allowlist,
         )  # fmt: skip
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")

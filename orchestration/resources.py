@@ -114,8 +114,17 @@ class AlertsOpsResource(SettingsResource):
         s = self.resolved()
         schemes = ("https", "http") if s.allow_http_webhooks else ("https",)
         return ChannelRegistry.default(
-            webhook_policy=WebhookPolicy(allowed_schemes=schemes, allow_private=s.allow_private_webhooks),
-            smtp=SmtpConfig(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_sender),
+            webhook_policy=WebhookPolicy(
+                allowed_schemes=schemes, allow_private=s.allow_private_webhooks, allowlist=s.webhook_allowlist
+            ),
+            smtp=SmtpConfig(
+                host=s.smtp_host,
+                port=s.smtp_port,
+                sender=s.smtp_sender,
+                starttls=s.smtp_starttls,
+                username=s.smtp_username or None,
+                password=s.smtp_password.get_secret_value() or None,
+            ),
             mqtt_broker=s.mqtt_broker,
             outbox_dir=Path(s.data_dir) / "outbox",
         )
