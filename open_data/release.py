@@ -165,6 +165,12 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _order_by(names: list[str], leading: tuple[str, ...]) -> str:
+    keys = [c for c in leading if c in names]
+    keys += [c for c in names if c not in keys]
+    return ", ".join(_quote(c) for c in keys)
+
+
 def _sorted(table: pa.Table, leading: tuple[str, ...] = ()) -> pa.Table:
     """Rows ordered by ``leading`` columns, then by every column (a total, deterministic order)."""
     con = duckdb.connect()
@@ -173,9 +179,7 @@ def _sorted(table: pa.Table, leading: tuple[str, ...] = ()) -> pa.Table:
         con.register("_t", table)
         if not leading:
             return con.execute("SELECT * FROM _t ORDER BY ALL").fetch_arrow_table()
-        keys = [c for c in leading if c in table.column_names]
-        keys += [c for c in table.column_names if c not in keys]
-        return con.execute("SELECT * FROM _t ORDER BY " + ", ".join(_quote(c) for c in keys)).fetch_arrow_table()
+        return con.execute("SELECT * FROM _t ORDER BY " + _order_by(table.column_names, leading)).fetch_arrow_table()
     finally:
         con.close()
 
@@ -212,8 +216,13 @@ def prepare(
     variant: Variant,
     store: ObjectStore,
     threshold: int = privacy.DEFAULT_THRESHOLD,
+    *,
+    presorted: bool = False,
 ) -> tuple[pa.Table, dict[str, bytes], dict[str, Any]]:
-    """Apply every privacy rule to one extracted table; returns (table, extra files, stats)."""
+    """Apply every privacy rule to one extracted table; returns (table, extra files, stats).
+
+    ``presorted``: the rows already come in the release order (then they are sorted again only when a
+    redaction changed a value)."""
     stats: dict[str, Any] = {}
     if variant.curated:
         privacy.assert_no_forbidden_columns(
@@ -229,7 +238,9 @@ def prepare(
     table, redacted = privacy.redact_private_values(table)
     if redacted:
         stats["redacted_cells"] = redacted
-    table = formats.normalise(_sorted(table, spec.partition.sort if spec.partition else ()))
+    if not presorted or redacted or extra:
+        table = _sorted(table, spec.partition.sort if spec.partition else ())
+    table = formats.normalise(table)
     if spec.suppression is not None:
         table, n = privacy.suppress_small_counts(table, spec.suppression, threshold)
         stats["suppressed_rows"] = n
@@ -336,12 +347,15 @@ def part_checksums(
     return schema, dict(sorted(out.items()))
 
 
-def _part_rows(lake: Lake, variant: Variant, part: Partitioning, col_type: pa.DataType, key: str, sid: int) -> pa.Table:
+def _part_rows(lake: Lake, variant: Variant, part: Partitioning, schema: pa.Schema, key: str, sid: int) -> pa.Table:
+    """The rows of one partition, in release order (the sort runs in the same scan)."""
     col = _quote(part.column)
+    order = _order_by(schema.names, part.sort)
     if key == NULL_PART:
-        return lake.query(f"SELECT * FROM ({variant.sql}) AS _v WHERE {col} IS NULL", {"snapshot": sid})
-    lo, hi = _part_bounds(key, part.grain, col_type)
-    sql = f"SELECT * FROM ({variant.sql}) AS _v WHERE {col} >= $lo AND {col} < $hi"
+        sql = f"SELECT * FROM ({variant.sql}) AS _v WHERE {col} IS NULL ORDER BY {order}"
+        return lake.query(sql, {"snapshot": sid})
+    lo, hi = _part_bounds(key, part.grain, schema.field(part.column).type)
+    sql = f"SELECT * FROM ({variant.sql}) AS _v WHERE {col} >= $lo AND {col} < $hi ORDER BY {order}"
     return lake.query(sql, {"snapshot": sid, "lo": lo, "hi": hi})
 
 
@@ -410,7 +424,6 @@ def build_partitioned(
     schema, sums = part_checksums(lake, variant, part, sid, rules)
     if not sums:
         return None
-    col_type = schema.field(part.column).type
     prev_ds = next((d for d in (prev or {}).get("datasets", []) if d.get("name") == spec.name), None)
     prev_parts = {p["key"]: p for p in (prev_ds or {}).get("partitions", [])}
     prev_counts: pa.Table | None = None
@@ -431,13 +444,13 @@ def build_partitioned(
     added = removed = built = reused = 0
 
     def build_part(key: str, checksum: str, old: dict[str, Any] | None) -> dict[str, Any]:
-        table = _part_rows(lake, variant, part, col_type, key, sid)
-        table, _extra, part_stats = prepare(spec, table, variant, store, threshold)
+        table = _part_rows(lake, variant, part, schema, key, sid)
+        table, _extra, part_stats = prepare(spec, table, variant, store, threshold, presorted=True)
         files_meta: dict[str, dict[str, Any]] = {}
         paths: dict[str, str] = {}
         for fmt, data in _encode(spec, table, partition=True).items():
             path = f"{base}{fmt}/{key}.{fmt}"
-            store.put_bytes(prefix + path, data, content_type(path))
+            store.put_bytes(prefix + path, data, content_type(path), durable=False)  # synced before release.json
             paths[path] = sha256(data)
             files_meta[fmt] = {"path": path, "bytes": len(data), "sha256": paths[path]}
         counted, vc = value_counts(table, key)
@@ -771,6 +784,7 @@ def build_release(
         return result
     for src, path in links:
         store.copy(src, prefix + path)
+    store.sync([prefix + p for p in written])  # every partition is on disk before the release is marked complete
     for path in sorted(files, key=lambda p: (p == "release.json", p == "SHA256SUMS", p)):
         store.put_bytes(prefix + path, files[path], content_type(path))
     result.written = True

@@ -11,7 +11,7 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -53,7 +53,7 @@ def public_url(base_url: str, key: str) -> str:
 class ObjectStore(Protocol):
     """Minimal object-store interface shared by every implementation."""
 
-    def put_bytes(self, key: str, data: bytes, content_type: str = ...) -> str: ...
+    def put_bytes(self, key: str, data: bytes, content_type: str = ..., *, durable: bool = ...) -> str: ...
     def get_bytes(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
@@ -61,6 +61,7 @@ class ObjectStore(Protocol):
     def uri(self, key: str) -> str: ...
     def key_of(self, uri: str) -> str | None: ...
     def copy(self, src: str, dst: str) -> None: ...
+    def sync(self, keys: Iterable[str]) -> None: ...
 
 
 class LocalObjectStore:
@@ -73,7 +74,11 @@ class LocalObjectStore:
     def _path(self, key: str) -> Path:
         return self.root / _check_key(key)
 
-    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream", *, durable: bool = True
+    ) -> str:
+        """Write ``key`` atomically; ``durable=False`` leaves the flush to disk to a later ``sync([key, ...])``
+        (a writer of many large objects keeps encoding while the kernel writes them back)."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
@@ -81,7 +86,8 @@ class LocalObjectStore:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
-                os.fsync(fh.fileno())
+                if durable:
+                    os.fsync(fh.fileno())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -131,6 +137,24 @@ class LocalObjectStore:
         """The file holding ``key`` (readers that need a path, e.g. DuckDB's ``read_parquet``)."""
         return self._path(key)
 
+    def sync(self, keys: Iterable[str]) -> None:
+        """Flush the files of ``keys`` (written with ``durable=False``) and their folders to disk."""
+        folders = set()
+        for key in keys:
+            path = self._path(key)
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            folders.add(path.parent)
+        for folder in folders:
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
     def copy(self, src: str, dst: str) -> None:
         """Copy ``src`` to ``dst`` as a hard link (objects are never modified in place), else by bytes."""
         source, target = self._path(src), self._path(dst)
@@ -179,9 +203,15 @@ class S3ObjectStore:
         _check_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream", *, durable: bool = True
+    ) -> str:
+        """One PUT; S3 acknowledges it once stored, so ``durable`` changes nothing here."""
         self.client.put_object(self.bucket, self._key(key), io.BytesIO(data), len(data), content_type=content_type)
         return self.uri(key)
+
+    def sync(self, keys: Iterable[str]) -> None:
+        """Nothing to flush: every PUT is durable when it returns."""
 
     def get_bytes(self, key: str) -> bytes:
         from minio.error import S3Error

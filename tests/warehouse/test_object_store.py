@@ -86,3 +86,11 @@ def test_copy_gives_an_independent_equal_object(store: ObjectStore) -> None:
     with pytest.raises(ObjectNotFoundError):
         store.copy("releases/v1/a.csv", "releases/v3/a.csv")
     assert sorted(o.key for o in store.list("releases/")) == ["releases/v2/a.csv"]
+
+
+def test_deferred_flush_reads_back_and_syncs(store: ObjectStore) -> None:
+    keys = [f"releases/v1/data/part-{i}.csv" for i in range(3)]
+    for i, key in enumerate(keys):
+        store.put_bytes(key, bytes([i]) * 1000, durable=False)
+    store.sync(keys)  # one flush for many objects before the release marker is written
+    assert [store.get_bytes(k) for k in keys] == [bytes([i]) * 1000 for i in range(3)]
