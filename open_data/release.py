@@ -58,6 +58,7 @@ CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
     "": "text/plain; charset=utf-8",
 }
+LIST_FILES_SQL = "SELECT data_file, delete_file FROM ducklake_list_files(?, ?, snapshot_version => ?)"
 SNAPSHOT_SQL = (
     "SELECT snapshot_id, snapshot_time FROM ducklake_snapshots(" + literal(LAKE_ALIAS) + ") WHERE snapshot_id = ?"
 )
@@ -93,6 +94,7 @@ class ReleaseResult:
     notes: list[str] = field(default_factory=list)
     partitions_built: int = 0
     partitions_reused: int = 0
+    partitions_checked: int = 0
 
     @property
     def total_rows(self) -> int:
@@ -249,16 +251,23 @@ def prepare(
     return table, extra, stats
 
 
+def _encode_one(fmt: str, table: pa.Table, partition: bool) -> bytes:
+    if fmt == "csv":
+        return formats.to_csv(table)
+    if fmt == "parquet":
+        return formats.to_parquet(table, partition=partition)
+    if fmt == "geojson":
+        return formats.to_geojson(table)
+    raise ReleaseError(f"unknown format {fmt!r}")
+
+
 def _encode(spec: DatasetSpec, table: pa.Table, *, partition: bool = False) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    for fmt in spec.formats:
-        if fmt == "csv":
-            out[fmt] = formats.to_csv(table)
-        elif fmt == "parquet":
-            out[fmt] = formats.to_parquet(table, partition=partition)
-        elif fmt == "geojson":
-            out[fmt] = formats.to_geojson(table)
-    return out
+    """Every format of one table; a partition's formats are encoded side by side (Arrow releases the GIL)."""
+    if not partition or len(spec.formats) < 2:
+        return {fmt: _encode_one(fmt, table, partition) for fmt in spec.formats}
+    with ThreadPoolExecutor(max_workers=len(spec.formats), thread_name_prefix="release-encode") as pool:
+        jobs = {fmt: pool.submit(_encode_one, fmt, table, partition) for fmt in spec.formats}
+        return {fmt: job.result() for fmt, job in jobs.items()}
 
 
 # -- partitioned datasets -----------------------------------------------------------------------
@@ -278,6 +287,7 @@ class PartitionedBuild:
     removed: int
     built: int
     reused: int
+    checked: int  # partitions whose checksums were computed by a scan (the others: unchanged lake files)
 
 
 def _part_key_sql(column: str, col_type: pa.DataType, grain: str) -> str:
@@ -304,9 +314,10 @@ def _part_bounds(key: str, grain: str, col_type: pa.DataType) -> tuple[date | da
     )
 
 
-def _rules_digest(spec: DatasetSpec, variant: Variant, threshold: int) -> str:
-    """Everything besides the source rows that shapes a partition's bytes."""
+def _rules_digest(spec: DatasetSpec, variant: Variant, threshold: int, schema: pa.Schema) -> str:
+    """Everything besides the source rows that shapes a partition's bytes (the source schema included)."""
     rules = [
+        str(schema),
         CHECKSUM_VERSION,
         duckdb.__version__,
         pa.__version__,
@@ -326,25 +337,87 @@ def _rules_digest(spec: DatasetSpec, variant: Variant, threshold: int) -> str:
     return sha256(json.dumps(rules, sort_keys=True, default=str).encode())
 
 
+def _where_parts(part: Partitioning, col_type: pa.DataType, keys: set[str]) -> tuple[str, dict[str, Any]]:
+    """A WHERE clause (and its parameters) selecting the rows of the partitions ``keys``."""
+    col = _quote(part.column)
+    ors: list[str] = []
+    params: dict[str, Any] = {}
+    for i, key in enumerate(sorted(keys)):
+        if key == NULL_PART:
+            ors.append(f"{col} IS NULL")
+            continue
+        params[f"lo{i}"], params[f"hi{i}"] = _part_bounds(key, part.grain, col_type)
+        ors.append(f"({col} >= $lo{i} AND {col} < $hi{i})")
+    return " OR ".join(ors) or "FALSE", params
+
+
+def touched_parts(
+    lake: Lake, variant: Variant, part: Partitioning, col_type: pa.DataType, since: int, snapshot_id: int
+) -> set[str] | None:
+    """Partition keys whose source rows may differ between snapshots ``since`` and ``snapshot_id``.
+
+    Read from the lake's file lists: a partition can only change through a data file (or its delete file)
+    that one snapshot has and the other has not, so the keys found in those files' partition column are
+    the candidates. None when this cannot be told (several source tables, the column is not the source
+    table's own column of that type, a file or snapshot is gone): then every partition is checked.
+    """
+    if len(variant.tables) != 1:
+        return None
+    table = variant.tables[0]
+    try:
+        cols = {r["column_name"]: r["column_type"] for r in lake.query(f"DESCRIBE {ident(table)}").to_pylist()}
+        probe = lake.query(f"SELECT {_quote(part.column)} FROM {ident(table)} LIMIT 0").schema
+        if part.column not in cols or probe.field(part.column).type != col_type:
+            return None
+        listed = [
+            {(r["data_file"], r["delete_file"]) for r in lake.query(LIST_FILES_SQL, [LAKE_ALIAS, table, s]).to_pylist()}
+            for s in (since, snapshot_id)
+        ]
+        changed = sorted({data for data, _ in listed[0] ^ listed[1]})
+        if not changed:
+            return set()
+        key_sql = _part_key_sql(part.column, col_type, part.grain)
+        rows = lake.query(f"SELECT DISTINCT {key_sql} AS k FROM read_parquet(?)", [changed]).to_pylist()
+    except (duckdb.Error, KeyError):
+        log.info("cannot tell the changed partitions of %s from its files; checking every partition", table)
+        return None
+    return {r["k"] if r["k"] is not None else NULL_PART for r in rows}
+
+
 def part_checksums(
-    lake: Lake, variant: Variant, part: Partitioning, snapshot_id: int, rules: str
-) -> tuple[pa.Schema, dict[str, tuple[int, str]]]:
-    """One scan of the source: per partition key, (rows, checksum of the rows and the rules)."""
-    params = {"snapshot": snapshot_id}
-    schema = lake.query(f"SELECT * FROM ({variant.sql}) AS _v LIMIT 0", params).schema
-    if part.column not in schema.names:
-        raise ReleaseError(f"partition column {part.column!r} not in the dataset")
-    key_sql = _part_key_sql(part.column, schema.field(part.column).type, part.grain)
+    lake: Lake,
+    variant: Variant,
+    part: Partitioning,
+    snapshot_id: int,
+    rules: str,
+    schema: pa.Schema,
+    previous: tuple[int, dict[str, tuple[int, str]]] | None = None,
+) -> tuple[dict[str, tuple[int, str]], int]:
+    """Per partition key, (rows, checksum of the rows and the rules), and how many partitions were scanned.
+
+    ``previous`` = (snapshot, its checksums computed under the same rules): partitions no changed lake file
+    can reach keep their previous checksums, and only the others are scanned; otherwise one scan covers all.
+    """
+    params: dict[str, Any] = {"snapshot": snapshot_id}
+    col_type = schema.field(part.column).type
+    key_sql = _part_key_sql(part.column, col_type, part.grain)
     cols = ", ".join(_quote(c) for c in schema.names)
+    touched = touched_parts(lake, variant, part, col_type, previous[0], snapshot_id) if previous else None
+    where = ""
+    out: dict[str, tuple[int, str]] = {}
+    if touched is not None and previous is not None:
+        out = {k: v for k, v in previous[1].items() if k not in touched}
+        clause, more = _where_parts(part, col_type, touched)
+        where, params = f" WHERE {clause}", {**params, **more}
     rows = lake.query(
-        f"SELECT {key_sql} AS k, count(*) AS n, sum(hash({cols}))::VARCHAR AS h FROM ({variant.sql}) AS _v GROUP BY ALL",
+        f"SELECT {key_sql} AS k, count(*) AS n, sum(hash({cols}))::VARCHAR AS h "
+        f"FROM ({variant.sql}) AS _v{where} GROUP BY ALL",
         params,
     ).to_pylist()
-    out = {}
     for r in rows:
         key = r["k"] if r["k"] is not None else NULL_PART
         out[key] = (int(r["n"]), sha256(f"{rules}:{key}:{r['n']}:{r['h']}".encode()))
-    return schema, dict(sorted(out.items()))
+    return dict(sorted(out.items())), len(rows)
 
 
 def _part_rows(lake: Lake, variant: Variant, part: Partitioning, schema: pa.Schema, key: str, sid: int) -> pa.Table:
@@ -420,11 +493,18 @@ def build_partitioned(
     """Write the partitions of ``spec`` under ``prefix``; None when the source has no rows."""
     part = spec.partition
     assert part is not None
-    rules = _rules_digest(spec, variant, threshold)
-    schema, sums = part_checksums(lake, variant, part, sid, rules)
+    schema = lake.query(f"SELECT * FROM ({variant.sql}) AS _v LIMIT 0", {"snapshot": sid}).schema
+    if part.column not in schema.names:
+        raise ReleaseError(f"partition column {part.column!r} not in the dataset")
+    rules = _rules_digest(spec, variant, threshold, schema)
+    prev_ds = next((d for d in (prev or {}).get("datasets", []) if d.get("name") == spec.name), None)
+    since = None
+    if prev is not None and prev_ds is not None and prev_ds.get("rules") == rules and prev_ds.get("partitions"):
+        sums_before = {p["key"]: (int(p["rows"]), str(p["checksum"])) for p in prev_ds["partitions"]}
+        since = (int(prev["snapshot_id"]), sums_before)
+    sums, checked = part_checksums(lake, variant, part, sid, rules, schema, since)
     if not sums:
         return None
-    prev_ds = next((d for d in (prev or {}).get("datasets", []) if d.get("name") == spec.name), None)
     prev_parts = {p["key"]: p for p in (prev_ds or {}).get("partitions", [])}
     prev_counts: pa.Table | None = None
     if prev_parts and prev_ds and prev_ds.get("counts") and prev is not None:
@@ -543,10 +623,13 @@ def build_partitioned(
         "source_tables": list(variant.tables),
         "stats": stats,
         "partitioning": {"column": part.column, "grain": part.grain, "sort": list(part.sort)},
+        "rules": rules,
         "partitions": parts_meta,
         "counts": {"path": counts_path, "bytes": len(counts_data), "sha256": sha256(counts_data)},
     }
-    return PartitionedBuild(entry, digests, {counts_path: counts_data}, links, written, added, removed, built, reused)
+    return PartitionedBuild(
+        entry, digests, {counts_path: counts_data}, links, written, added, removed, built, reused, checked
+    )
 
 
 # -- previous releases and changelog --------------------------------------------------------------
@@ -576,16 +659,23 @@ def _previous(store: ObjectStore, version: str, previous: str | None) -> dict[st
 
 
 def _diff_rows(current: pa.Table, previous: pa.Table) -> tuple[int, int]:
+    """(rows added, rows removed) between two versions of a table, as multisets of row hashes."""
     common = [c for c in current.column_names if c in previous.column_names]
+    cols = ", ".join(_quote(c) for c in common)
     con = duckdb.connect()
     try:
         con.register("_cur", current.select(common))
         con.register("_prev", previous.select(common))
-        added = con.execute("SELECT count(*) FROM (SELECT * FROM _cur EXCEPT ALL SELECT * FROM _prev)").fetchone()
-        removed = con.execute("SELECT count(*) FROM (SELECT * FROM _prev EXCEPT ALL SELECT * FROM _cur)").fetchone()
+        row = con.execute(
+            f"""WITH a AS (SELECT hash({cols}) AS h, count(*) AS n FROM _cur GROUP BY 1),
+                     b AS (SELECT hash({cols}) AS h, count(*) AS n FROM _prev GROUP BY 1)
+                SELECT coalesce(sum(greatest(coalesce(a.n, 0) - coalesce(b.n, 0), 0)), 0),
+                       coalesce(sum(greatest(coalesce(b.n, 0) - coalesce(a.n, 0), 0)), 0)
+                FROM a FULL OUTER JOIN b USING (h)"""
+        ).fetchone()
     finally:
         con.close()
-    return int(added[0] if added else 0), int(removed[0] if removed else 0)
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def changelog(
@@ -680,7 +770,7 @@ def build_release(
     links: list[tuple[str, str]] = []
     written: list[str] = []
     diffs: dict[str, tuple[int, int]] = {}
-    built = reused = 0
+    built = reused = checked = 0
     for spec in datasets:
         if spec.partition is not None:
             variant, why = choose_variant(lake, spec, sid)
@@ -701,6 +791,7 @@ def build_release(
             diffs[spec.name] = (part_build.added, part_build.removed)
             built += part_build.built
             reused += part_build.reused
+            checked += part_build.checked
             continue
         table, variant, why = extract(lake, spec, sid)
         if table is None or variant is None:
@@ -776,6 +867,7 @@ def build_release(
         written=False,
         partitions_built=built,
         partitions_reused=reused,
+        partitions_checked=checked,
     )
     if skip_unchanged and unchanged:
         for path in written:

@@ -57,6 +57,7 @@ def test_day_added_reuses_partitions_and_equals_a_full_rebuild(tmp_path: Path) -
         store = LocalObjectStore(tmp_path / "store")
         v1 = build_release(lake, store, version="v1", datasets=(SPEC,))
         assert (v1.partitions_built, v1.partitions_reused) == (4, 0)  # 2026-09, 2026-10, 2026-11, none
+        assert v1.partitions_checked == 4
         parts = v1.datasets[0]["partitions"]
         assert [p["key"] for p in parts] == ["2026-09", "2026-10", "2026-11", "none"]
         assert sum(p["rows"] for p in parts) == v1.datasets[0]["rows"] == HOURS * 6 + 2
@@ -65,6 +66,7 @@ def test_day_added_reuses_partitions_and_equals_a_full_rebuild(tmp_path: Path) -
         lake.write(lambda cur: cur.execute(FILL.replace("range(0, ?)", "range(?, ?)"), [HOURS, HOURS + 4]))
         v2 = build_release(lake, store, version="v2", datasets=(SPEC,))
         assert (v2.partitions_built, v2.partitions_reused) == (1, 3)
+        assert v2.partitions_checked == 1  # only November's rows were scanned: the new lake file holds only them
         change = v2.changelog["risk_hourly_camera"]
         assert (change["status"], change["rows_added"], change["rows_removed"]) == ("changed", 24, 0)
         rel1, rel2 = store.root / "releases" / "v1", store.root / "releases" / "v2"
@@ -89,6 +91,7 @@ def test_day_added_reuses_partitions_and_equals_a_full_rebuild(tmp_path: Path) -
         )
         v3 = build_release(lake, store, version="v3", datasets=(SPEC,))
         assert (v3.partitions_built, v3.partitions_reused) == (1, 3)
+        assert v3.partitions_checked >= 1  # every partition of the rewritten lake file is scanned again
         change = v3.changelog["risk_hourly_camera"]
         assert (change["rows_added"], change["rows_removed"]) == (1, 1)
         again = build_release(lake, LocalObjectStore(tmp_path / "again"), version="v3", previous=None, datasets=(SPEC,))
@@ -96,6 +99,7 @@ def test_day_added_reuses_partitions_and_equals_a_full_rebuild(tmp_path: Path) -
         # nothing changed since: nothing is written
         v4 = build_release(lake, store, version="v4", datasets=(SPEC,), skip_unchanged=True)
         assert v4.unchanged and not v4.written and v4.partitions_reused == 4
+        assert v4.partitions_checked == 0  # no lake file changed: nothing to scan
         assert not (store.root / "releases" / "v4").exists()
     finally:
         lake.close()
