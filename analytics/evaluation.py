@@ -333,10 +333,11 @@ def clip_metrics(clips: Sequence[Mapping[str, Any]], th: Mapping[str, float]) ->
 
 
 def first_alarm(clip: Mapping[str, Any]) -> dict[str, float | None]:
-    """Seconds from the first positive truth frame to the first confirmed level >= Waspada, per hazard."""
+    """Seconds from the first positive truth frame to the hazard's first confirmed level >= Waspada (its own
+    ``level_<hazard>``: smoke is timed separately from fire), per hazard."""
     out: dict[str, float | None] = {}
     recs = clip["frames"]
-    for hz, key in (("fire", "smoke"), ("flood", "flood_depth_class")):
+    for hz, key in (("fire", "fire"), ("smoke", "smoke"), ("flood", "flood_depth_class")):
         start = next((r["truth"]["t"] for r in recs if r["truth"].get(key)), None)
         if start is None:
             continue
@@ -344,7 +345,7 @@ def first_alarm(clip: Mapping[str, Any]) -> dict[str, float | None]:
             (
                 r["truth"]["t"]
                 for r in recs
-                if r["truth"]["t"] >= start and r["scores"].risk_hazard in (hz, "smoke" if hz == "fire" else hz)
+                if r["truth"]["t"] >= start and getattr(r["scores"], f"level_{hz}", None) not in (None, "Normal")
             ),
             None,
         )

@@ -55,6 +55,9 @@ class LakePriorityRequests:
     def claim(self, camera_ids: Sequence[str], worker_id: str) -> list[PriorityRequest]:
         if not camera_ids or "camera_priority_requests" not in self.lake.tables():
             return []
+        # a plain read first: most polls find nothing, and must not take the lake's writer lock
+        if not self.lake.query(SELECT_PENDING, [list(camera_ids)]).num_rows:
+            return []
         now = datetime.now(UTC)
 
         def _do(cur: duckdb.DuckDBPyConnection) -> list[PriorityRequest]:

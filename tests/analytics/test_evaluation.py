@@ -142,3 +142,18 @@ def test_clip_metrics_faults(truths: list[dict[str, object]], health: object, ex
     assert m["fault_frames"] == expect["fault_frames"]
     assert m["fault_frames_unhealthy"] == expect["unhealthy"]
     assert m["fault_frames_reported_safe"] == 0
+
+
+def test_first_alarm_times_smoke_separately_from_fire() -> None:
+    """Latency uses each hazard's own confirmed level: a smoke-only clip reports smoke, never a fire alarm."""
+    from types import SimpleNamespace
+
+    from analytics.evaluation import first_alarm
+
+    def frame(t: float, smoke: bool, level_smoke: str) -> dict:
+        scores = SimpleNamespace(level_fire="Normal", level_smoke=level_smoke, level_flood="Normal")
+        return {"truth": {"t": t, "fire": False, "smoke": smoke, "flood_depth_class": None}, "scores": scores}
+
+    clip = {"frames": [frame(0, False, "Normal"), frame(2, True, "Normal"), frame(4, True, "Normal"),
+                       frame(6, True, "Waspada"), frame(8, True, "Siaga")]}  # fmt: skip
+    assert first_alarm(clip) == {"smoke": 4.0}
