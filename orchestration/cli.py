@@ -262,15 +262,27 @@ def capture(
     s = _settings(data_dir)
     if lease:
         from ingest.cameras.leases import run_leased_capture_command
+        from warehouse.lake import LakeError
 
         lake_config = s.lake_config()
-        stats = run_leased_capture_command(
-            None, s.object_store(), lease_dsn=lease_dsn or s.lease_dsn or s.pg_dsn, ttl_s=lease_ttl,
-            heartbeat_s=heartbeat, interval_s=interval, flush_every_s=flush_every, duration_s=duration,
-            cameras_file=cameras_file, max_threads=max_threads, metrics_port=metrics_port or s.metrics_port,
-            public_keyframes=public_keyframes, worker_id=worker_id, scoring=s.scoring,
-            lake_factory=lambda: Lake(lake_config, read_only=True), secrets_file=str(s.resolved_secrets_file()),
-        )  # fmt: skip
+        priority_lake = None
+        if priority:  # writable, to mark the requests it serves; capture goes on without it, said loudly
+            try:
+                priority_lake = Lake(lake_config)
+            except LakeError as exc:
+                console.print(f"[yellow]priority requests not served: the lake is unavailable ({exc})[/yellow]")
+        try:
+            stats = run_leased_capture_command(
+                None, s.object_store(), lease_dsn=lease_dsn or s.lease_dsn or s.pg_dsn, ttl_s=lease_ttl,
+                heartbeat_s=heartbeat, interval_s=interval, flush_every_s=flush_every, duration_s=duration,
+                cameras_file=cameras_file, max_threads=max_threads, metrics_port=metrics_port or s.metrics_port,
+                public_keyframes=public_keyframes, worker_id=worker_id, scoring=s.scoring,
+                lake_factory=lambda: Lake(lake_config, read_only=True), secrets_file=str(s.resolved_secrets_file()),
+                priority_lake=priority_lake, priority_interval_s=priority_interval, priority_boost_s=priority_boost,
+            )  # fmt: skip
+        finally:
+            if priority_lake is not None:
+                priority_lake.close()
         console.print(stats)
         return
     # writable only to mark priority requests served; cameras are read

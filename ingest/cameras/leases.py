@@ -348,6 +348,8 @@ def run_leased_capture(
     follow: Any = None,
     secrets: Any = None,
     scoring: str = "vision",
+    priority: Any = None,
+    context: Any = None,
 ) -> LeasedRunStats:
     """Capture whatever cameras of ``cameras`` (CameraSpec) the leases give this worker, until stopped.
 
@@ -391,6 +393,7 @@ def run_leased_capture(
         config=cfg,
         blur=blur_fn,
         secrets=secrets,
+        context=context,
     )
     stats = LeasedRunStats(worker_id=wid)
     states: dict[str, Any] = {}
@@ -402,6 +405,10 @@ def run_leased_capture(
     next_hb = t0
     next_flush = t0 + flush_every_s
     pending: Any = None
+    # panic-button priority requests for the cameras this worker holds (ingest/cameras/priority.py)
+    poller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leased-priority") if priority else None
+    polling: Any = None
+    next_poll = t0
 
     def _drop(ids: Iterable[str]) -> None:
         for cid in ids:
@@ -445,6 +452,20 @@ def run_leased_capture(
                 if on_heartbeat is not None:
                     on_heartbeat(state)
                 next_hb = now + lease.heartbeat_s
+            if polling is not None and polling.done():
+                for req in cw._served(polling):
+                    boosted = states.get(req.camera_id)
+                    if boosted is None:
+                        continue  # given up since the poll: the worker that holds it now serves the next ones
+                    boosted.boost_interval_s = min(cfg.priority_interval_s, boosted.interval_s)
+                    boosted.boost_until = now + cfg.priority_boost_s
+                    serial += 1
+                    boosted.serial = serial  # the boosted schedule replaces the old one, starting now
+                    heapq.heappush(heap, (now, req.camera_id, serial))
+                polling = None
+            if poller is not None and polling is None and now >= next_poll and states:
+                polling = poller.submit(priority.claim, sorted(states), wid)
+                next_poll = now + cfg.priority_poll_s
             owned_now = mgr.owned()  # local deadlines: stop sampling a camera whose lease ran out
             while heap and heap[0][0] <= now:
                 due, cid, ser = heapq.heappop(heap)
@@ -454,8 +475,9 @@ def run_leased_capture(
                 if cid not in owned_now:
                     _drop([cid])
                     continue
-                nxt = due + cur_st.interval_s
-                heapq.heappush(heap, (nxt if nxt > now else now + cur_st.interval_s, cid, ser))
+                interval = cur_st.next_interval(now)
+                nxt = due + interval
+                heapq.heappush(heap, (nxt if nxt > now else now + interval, cid, ser))
                 if cur_st.busy:
                     continue
                 cur_st.busy = True
@@ -467,6 +489,8 @@ def run_leased_capture(
             stop.wait(max(0.0, min(wake - time.monotonic(), 0.5)))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if poller is not None:
+            poller.shutdown(wait=True)
         for st in states.values():  # no sample runs now; a cancelled (never started) one left its flag set
             st.busy = False
         flusher.shutdown(wait=True)
@@ -525,15 +549,22 @@ def run_leased_capture_command(
     lake_factory: Callable[[], Any] | None = None,
     secrets_file: str | None = None,
     scoring: str = "vision",
+    priority_lake: Any = None,
+    priority_interval_s: float = 1.0,
+    priority_boost_s: float = 120.0,
 ) -> dict[str, Any]:
     """What ``pantau capture --lease`` runs: cameras from the lake (or a file), leased from PostgreSQL, until
     SIGTERM/SIGINT (or ``duration_s``); serves Prometheus metrics on ``metrics_port`` (0 = off).
 
     The worker follows registry changes (``RegistryFollower``): the file by modification time, or the lake
-    through ``lake_factory`` (a fresh read-only handle per poll); without either it keeps its first list."""
+    through ``lake_factory`` (a fresh read-only handle per poll); without either it keeps its first list.
+    With ``priority_lake`` (a writable lake) it serves panic-button priority requests for the cameras it holds and
+    passes flood context to scoring."""
     from ingest.cameras.metrics import CaptureMetrics, start_metrics_server
+    from ingest.cameras.priority import LakePriorityRequests
     from ingest.cameras.registry import RegistryFollower, load_cameras_file, load_cameras_lake
     from ingest.cameras.worker import WorkerConfig, install_signal_handlers
+    from ingest.context.flood import FloodContextProvider
     from ingest.registry.secrets import SecretResolver
 
     follow: RegistryFollower | None = None
@@ -556,12 +587,19 @@ def run_leased_capture_command(
             stop_event=stop,
             max_runtime_s=duration_s,
             worker_id=worker_id,
-            config=WorkerConfig(max_threads=max_threads, read_timeout_s=min(10.0, max(1.0, safety_s - 1.0))),
+            config=WorkerConfig(
+                max_threads=max_threads,
+                read_timeout_s=min(10.0, max(1.0, safety_s - 1.0)),
+                priority_interval_s=priority_interval_s,
+                priority_boost_s=priority_boost_s,
+            ),
             blur=public_keyframes,
             metrics=metrics,
             follow=follow,
             secrets=SecretResolver(secrets_file),
             scoring=scoring,
+            priority=LakePriorityRequests(priority_lake) if priority_lake is not None else None,
+            context=FloodContextProvider(priority_lake) if priority_lake is not None else None,
         )
     finally:
         if server is not None:

@@ -227,3 +227,51 @@ def test_leased_capture_workers_share_simulated_cameras(pg_database: str, lake, 
         switches = sum(1 for a, b in itertools.pairwise(owners) if a != b)
         assert switches <= 2, (cam, owners)
     assert lease_table(pg_database) and all(w is None for _, w, _, _ in lease_table(pg_database))
+
+
+def test_a_leased_worker_serves_priority_requests_for_the_cameras_it_holds(
+    pg_database: str,
+    lake,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """``pantau capture --lease`` (the production workers) serves panic requests too: marked served, sampled faster."""
+    from datetime import UTC, datetime
+
+    from ingest.cameras.leases import run_leased_capture
+    from ingest.cameras.passthrough import PassthroughAnalyzer
+    from ingest.cameras.priority import LakePriorityRequests
+    from ingest.cameras.registry import CameraSpec
+    from ingest.cameras.worker import LANDING_PREFIX, WorkerConfig
+    from orchestration.demo import demo_panic_request
+    from simulate.serve import camera_rows, start_demo_server
+    from warehouse.migrations import migrate
+    from warehouse.object_store import LocalObjectStore
+
+    migrate(lake)
+    srv, specs = start_demo_server(8, seed=2, hls_cameras=0, width=160, height=90)
+    rows = camera_rows(srv, specs)
+    cams = [CameraSpec(r["camera_id"], r["stream_url"], r["stream_kind"]) for r in rows]
+    target = next(sp.camera_id for sp in specs if sp.role == "normal")
+    lake.append("camera_priority_requests", demo_panic_request(target, rows))
+    store = LocalObjectStore(tmp_path / "store")
+    lease = LeaseConfig(dsn=pg_database, ttl_s=3.0, heartbeat_s=0.5, safety_s=1.5)
+    cfg = WorkerConfig(connect_timeout_s=1.0, read_timeout_s=1.0, priority_poll_s=0.5, priority_interval_s=0.25)
+    try:
+        run_leased_capture(
+            cams, store, lease, interval_s=2.0, flush_every_s=1.0, max_runtime_s=6.0, worker_id="L",
+            analyzer_factory=PassthroughAnalyzer, config=cfg, blur=None, priority=LakePriorityRequests(lake),
+        )  # fmt: skip
+    finally:
+        srv.stop()
+    import io
+
+    import pyarrow.parquet as pq
+
+    n: dict[str, int] = defaultdict(int)
+    for o in store.list(LANDING_PREFIX):
+        for r in pq.read_table(io.BytesIO(store.get_bytes(o.key))).column("camera_id").to_pylist():
+            n[r] += 1
+    others = [n[c.camera_id] for c in cams if c.camera_id != target]
+    assert n[target] >= 2 * max(others), dict(n)
+    (req,) = lake.query("SELECT status, served_by, served_at FROM camera_priority_requests").to_pylist()
+    assert req["status"] == "served" and req["served_by"] == "L" and req["served_at"] <= datetime.now(UTC)
