@@ -6,6 +6,7 @@ with a clear error and change nothing. The public feeds are served by the same s
 from __future__ import annotations
 
 import json
+import re
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -144,6 +145,41 @@ def repeat_cap(ops: OpsDB, alert_id: str) -> bytes:
     return xml.encode()
 
 
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _check_atom(feed: Any) -> None:
+    """RFC 4287's rules for a feed and its entries: exactly one id, title and updated each (RFC 3339 dates, ids
+    absolute IRIs, unique per entry), an author for the feed, a link for each entry, nothing but Atom children."""
+    a = f"{{{ATOM_NS}}}"
+    assert feed.tag == f"{a}feed"
+
+    def one(el: Any, name: str) -> str:
+        found = el.findall(f"{a}{name}")
+        assert len(found) == 1, (name, len(found))
+        return (found[0].text or "").strip()
+
+    def common(el: Any) -> str:
+        ident = one(el, "id")
+        assert re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", ident), ident  # an absolute IRI
+        assert one(el, "title")
+        updated = one(el, "updated")
+        assert RFC3339.match(updated), updated
+        datetime.fromisoformat(updated.replace("Z", "+00:00"))
+        return ident
+
+    common(feed)
+    assert feed.find(f"{a}author/{a}name") is not None
+    ids = []
+    for e in feed.findall(f"{a}entry"):
+        ids.append(common(e))
+        links = e.findall(f"{a}link")
+        assert links and all(re.match(r"^https?://", ln.get("href", "")) for ln in links)
+    assert len(ids) == len(set(ids))
+    allowed = {f"{a}{n}" for n in ("id", "title", "updated", "link", "author", "entry", "subtitle", "category")}
+    assert {c.tag for c in feed} <= allowed
+
+
 def test_feeds_and_map_are_served(ops: OpsDB, tmp_path: Path) -> None:
     store = LocalObjectStore(tmp_path / "store")
     port = _port()
@@ -157,14 +193,10 @@ def test_feeds_and_map_are_served(ops: OpsDB, tmp_path: Path) -> None:
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
         feed = etree.fromstring(r.content)
         a = f"{{{ATOM_NS}}}"
-        assert feed.tag == f"{a}feed"
-        for req in ("id", "title", "updated", "author"):
-            assert feed.find(f"{a}{req}") is not None, req
+        _check_atom(feed)
         entries = feed.findall(f"{a}entry")
         assert len(entries) == 2
         for e in entries:
-            for req in ("id", "title", "updated", "link"):
-                assert e.find(f"{a}{req}") is not None, req
             href = e.find(f"{a}link").get("href")
             assert href.startswith(f"{api.url}/alerts/") and href.endswith(".cap.xml")
             cap = requests.get(href, timeout=10)  # every entry links to a served, XSD-valid CAP message
