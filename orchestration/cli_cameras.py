@@ -72,6 +72,34 @@ def _open_lake(s: Any, read_only: bool = False) -> Any:
     return lake
 
 
+def _audit(s: Any, changes: list[Any], by: str | None) -> None:
+    """Each registry change also goes to the append-only audit log in the ops DB (who, role, before/after).
+
+    The lake keeps the camera's own versioned history; the audit row is written right after the lake
+    commit (two databases, so not one transaction).
+    """
+    from access.audit import principal_role, record_audit
+    from alerts.cli_ops import cli_principal
+    from alerts.db import OpsDB
+
+    if not changes:
+        return
+    who = cli_principal(_actor(by))
+    ops = OpsDB(s.resolved_ops_db_url())
+    try:
+        with ops.begin() as conn:
+            for c in changes:
+                record_audit(
+                    conn, actor=who.name, role=principal_role(who), action=f"camera.{c.action}",
+                    target_type="camera", target_id=c.camera_id,
+                    before={k: v[0] for k, v in c.fields.items()} if c.previous is not None else None,
+                    after={k: v[1] for k, v in c.fields.items()}, reason=c.note, source=who.source,
+                    at=c.changed_at,
+                )  # fmt: skip
+    finally:
+        ops.dispose()
+
+
 def _show_change(change: Any) -> None:
     console.print(
         f"{change.action} {change.camera_id} v{change.version} by {change.actor} at "
@@ -132,6 +160,7 @@ def add(
             change = add_camera(lake, row, actor=_actor(by), secrets_file=s.resolved_secrets_file())
         except RegistryError as exc:
             _fail(str(exc))
+    _audit(s, [change], by)
     _show_change(change)
 
 
@@ -160,6 +189,8 @@ def import_(
             lake, rows, actor=_actor(by), source=path.name, first_row_number=first, update=update, dry_run=dry_run,
             secrets_file=s.resolved_secrets_file(), default_status=status.value,
         )  # fmt: skip
+    if not dry_run:
+        _audit(s, res.changes, by)
     summary = res.summary()
     console.print(
         f"{summary['rows']} rows: {summary['added']} added, {summary['updated']} updated, "
@@ -208,6 +239,7 @@ def edit(
                                  secrets_file=s.resolved_secrets_file())  # fmt: skip
         except (RegistryError, ValueError) as exc:
             _fail(str(exc))
+    _audit(s, [change], by)
     _show_change(change)
 
 
@@ -231,6 +263,7 @@ def install(
                                     secrets_file=s.resolved_secrets_file())  # fmt: skip
         except (RegistryError, ValueError) as exc:
             _fail(str(exc))
+    _audit(s, [change], by)
     _show_change(change)
 
 
@@ -250,6 +283,7 @@ def retire(
             change = retire_camera(lake, camera_id, actor=_actor(by), reason=reason)
         except RegistryError as exc:
             _fail(str(exc))
+    _audit(s, [change], by)
     _show_change(change)
 
 
@@ -270,6 +304,7 @@ def accept_plan(
             res = accept(lake, actor=_actor(by), site_ids=site_id or (), top=top)
         except RegistryError as exc:
             _fail(str(exc))
+    _audit(s, res.changes, by)
     console.print(
         f"planned: {len(res.added)} added, {len(res.unchanged)} already planned, {len(res.rejected)} rejected",
         markup=False,
@@ -423,6 +458,7 @@ def probe(
             change = save_probed_stream(lake, target, stream_url=res.stream_url, protocol=res.protocol,
                                         detected=res.detected, actor=_actor(by))  # fmt: skip
         if change is not None:
+            _audit(s, [change], by)
             _show_change(change)
     if not res.ok:
         raise typer.Exit(1)

@@ -364,7 +364,40 @@ def summary(ctx: DemoContext) -> None:
     ctx.console.print(f"Alert outbox : {root / 'outbox'}")
     ctx.console.print(f"Open data    : {root / 'store' / 'releases'}   (portal: pantau serve-api)")
     ctx.console.print("Dashboards   : pantau dashboard   (http://127.0.0.1:8501)")
+    for name, password in demo_accounts(s).items():
+        ctx.console.print(f"Sign in as   : {name:<8} password {password}", markup=False, highlight=False)
+    ctx.console.print(
+        "               (dashboard sidebar, 'Masuk' / 'Sign in'; without signing in: the public map and open "
+        "data only; change a password: pantau users passwd NAME)"
+    )
     ctx.console.print("Dagster UI   : pantau dev   (runs of this demo are recorded there)")
+
+
+DEMO_ACCOUNTS = ("admin", "operator", "analyst")
+
+
+def demo_accounts(settings: PantauSettings) -> dict[str, str]:
+    """One local dashboard account per role, each with a new random password (argon2id-hashed in the ops DB).
+
+    Accounts that already exist are left alone (their password is not known here and is shown as such).
+    """
+    from access.accounts import add_user, generate_password, get_user
+    from access.roles import system
+    from alerts.db import OpsDB
+
+    ops = OpsDB(settings.resolved_ops_db_url())
+    out: dict[str, str] = {}
+    try:
+        for name in DEMO_ACCOUNTS:
+            if get_user(ops, name) is not None:
+                out[name] = "(unchanged: the account existed)"
+                continue
+            password = generate_password()
+            add_user(ops, name, password, name, by=system("pantau demo"))
+            out[name] = password
+    finally:
+        ops.dispose()
+    return out
 
 
 def run_demo(
@@ -398,8 +431,8 @@ def run_demo(
         from dashboards.launch import run_dashboard
 
         console.print(
-            "[bold]Dashboards: open http://127.0.0.1:8501[/bold] (Overview, Camera, Kelurahan, Alerts, Jaki, "
-            "Planning, Open data, Data quality); Ctrl-C stops them"
+            "[bold]Dashboards: open http://127.0.0.1:8501[/bold] and sign in with an account printed above "
+            "(public visitors see the Overview map and Open data); Ctrl-C stops them"
         )
         run_dashboard(str(settings.data_dir), 8501, True, "127.0.0.1")
     return True

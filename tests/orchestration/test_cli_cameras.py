@@ -109,6 +109,14 @@ def test_planted_password_reaches_the_camera_and_no_output(auth_camera: str, tmp
     failed = json.loads(pantau("cameras", "probe", "cam-nopw", "--json", ok=False))
     assert failed["error"] == "http_error: HTTP 401"  # without credentials the camera refuses
     pantau("cameras", "edit", "cam-pw", "--name", "Pintu Air Manggarai", "--by", "operator-2")
+    audit = json.loads(pantau("audit", "--format", "json"))  # every registry change is in the audit log too
+    cams = [(r["action"], r["target_id"], r["actor"]) for r in audit if r["target_type"] == "camera"]
+    assert cams[0] == ("camera.edit", "cam-pw", "operator-2")
+    assert json.loads(next(r for r in audit if r["action"] == "camera.edit")["after"]) == {
+        "name": "Pintu Air Manggarai"
+    }
+    assert sorted(c[1] for c in cams[1:]) == ["cam-env", "cam-nopw", "cam-pw"]  # the import: one row each
+    assert "audit log intact" in pantau("audit", "--verify")
     pantau("-v", "capture", "--camera-id", "cam-pw", "--camera-id", "cam-env", "--camera-id", "cam-nopw",
            "--duration", "4", "--interval", "1", "--flush-every", "2")  # fmt: skip
     pantau("ingest-cameras")
