@@ -13,6 +13,11 @@ LANGS: tuple[Lang, ...] = ("id", "en")
 DEFAULT_LANG: Lang = "id"
 
 STRINGS: dict[str, tuple[str, str]] = {
+    # vehicle counts (camera page)
+    "vehicles": ("Kendaraan per bingkai", "Vehicles per frame"),
+    "veh_cars_mean": ("mobil", "cars"),
+    "veh_motorcycles_mean": ("sepeda motor", "motorcycles"),
+    "veh_buses_trucks_mean": ("bus/truk", "buses/trucks"),
     # camera registry (operator page)
     "nav_registry": ("Registri kamera", "Camera registry"),
     "reg_title": ("Registri kamera", "Camera registry"),

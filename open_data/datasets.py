@@ -71,7 +71,8 @@ FROM cameras AT (VERSION => $snapshot)
 """
 RISK_HOURLY_CAMERA = """
 SELECT hour, camera_id, kelurahan_code, frames, frames_ok, uptime, fire_max, smoke_max, flood_max, crowd_max,
-       persons_max, persons_mean, risk_level_max, fire_level_max, smoke_level_max, flood_level_max, crowd_level_max,
+       persons_max, persons_mean, vehicles_max, vehicles_mean, cars_mean, motorcycles_mean, buses_trucks_mean,
+       risk_level_max, fire_level_max, smoke_level_max, flood_level_max, crowd_level_max,
        motion_events, fire_frames, smoke_frames, flood_frames
 FROM risk_hourly_camera AT (VERSION => $snapshot)
 """
@@ -126,6 +127,11 @@ RISK_FIELDS = {
     "crowd_max": "Highest crowd score in the hour (0..1).",
     "persons_max": "Most persons counted in one frame (an estimate; nobody is identified).",
     "persons_mean": "Mean persons per scored frame.",
+    "vehicles_max": "Most vehicles (cars, motorcycles, buses and trucks) counted in one frame (an estimate).",
+    "vehicles_mean": "Mean vehicles per scored frame.",
+    "cars_mean": "Mean cars per scored frame.",
+    "motorcycles_mean": "Mean motorcycles per scored frame.",
+    "buses_trucks_mean": "Mean buses and trucks per scored frame.",
     "risk_level_max": "Highest confirmed risk level of any hazard: Normal < Waspada < Siaga < Awas.",
     "fire_level_max": "Highest confirmed fire level in the hour (Normal < Waspada < Siaga < Awas).",
     "smoke_level_max": "Highest confirmed smoke level in the hour (Normal < Waspada < Siaga < Awas).",

@@ -166,7 +166,8 @@ def step_cameras(ctx: DemoContext) -> None:
         roles = {sp.camera_id: sp.role for sp in specs}
         seen = lake.query(
             "SELECT camera_id, count(*) AS frames, max(fire) AS fire, max(smoke) AS smoke, max(flood) AS flood, "
-            "max(flood_depth_class) AS depth, max(persons) AS persons, max(risk_level) AS level, "
+            "max(flood_depth_class) AS depth, max(persons) AS persons, max(vehicles) AS vehicles, "
+            "max(risk_level) AS level, "
             "string_agg(DISTINCT health, ',') AS health FROM frame_scores GROUP BY 1"
         ).to_pylist()
     t = Table(
@@ -178,6 +179,7 @@ def step_cameras(ctx: DemoContext) -> None:
         "flood",
         "depth",
         "persons",
+        "vehicles",
         "health",
         title="What the cameras saw",
     )
@@ -188,7 +190,7 @@ def step_cameras(ctx: DemoContext) -> None:
 
         t.add_row(
             r["camera_id"], roles.get(r["camera_id"], "?"), str(r["frames"]), f(r["fire"]), f(r["smoke"]),
-            f(r["flood"]), f(r["depth"]), f(r["persons"]), str(r["health"]),
+            f(r["flood"]), f(r["depth"]), f(r["persons"]), f(r["vehicles"]), str(r["health"]),
         )  # fmt: skip
     ctx.console.print(t)
 

@@ -288,7 +288,8 @@ LEVEL_CHANGES = Q(
 )
 
 CAMERA_EVENTS = Q(
-    "SELECT window_start, window_end, frames_ok, frames_failed, persons_max, persons_mean, motion_events, "
+    "SELECT window_start, window_end, frames_ok, frames_failed, persons_max, persons_mean, vehicles_max, "
+    "vehicles_mean, cars_mean, motorcycles_mean, buses_trucks_mean, motion_events, "
     "fire_frames, smoke_frames, flood_frames, uptime FROM camera_events WHERE camera_id = ? AND window_end > ? "
     "ORDER BY window_start",
     ("camera_events",),
@@ -299,6 +300,11 @@ CAMERA_EVENTS = Q(
         "frames_failed",
         "persons_max",
         "persons_mean",
+        "vehicles_max",
+        "vehicles_mean",
+        "cars_mean",
+        "motorcycles_mean",
+        "buses_trucks_mean",
         "motion_events",
         "fire_frames",
         "smoke_frames",

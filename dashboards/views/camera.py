@@ -42,6 +42,29 @@ def _scores(camera_id: str, since: pd.Timestamp, hours: int) -> pd.DataFrame:
     return pd.DataFrame()
 
 
+VEHICLE_SERIES = ("cars_mean", "motorcycles_mean", "buses_trucks_mean")
+
+
+def _vehicles_chart(ev: pd.DataFrame) -> None:
+    """Mean vehicles per frame in each 5-minute window, stacked by class (car, motorcycle, bus/truck)."""
+    if not set(VEHICLE_SERIES) <= set(ev.columns) or ev[list(VEHICLE_SERIES)].isna().all().all():
+        return
+    long = ev.melt(id_vars=["window_start"], value_vars=list(VEHICLE_SERIES), var_name="class", value_name="n")
+    long["class"] = long["class"].map({c: t(f"veh_{c}") for c in VEHICLE_SERIES})
+    chart = (
+        alt.Chart(long.dropna(subset=["n"]))
+        .mark_area(opacity=0.8)
+        .encode(
+            x=alt.X("window_start:T", title=t("time")),
+            y=alt.Y("n:Q", stack=True, title=t("vehicles")),
+            color=alt.Color("class:N", title=None),
+            tooltip=["window_start:T", "class:N", alt.Tooltip("n:Q", format=".1f")],
+        )
+        .properties(height=140)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
 def _explain(row: Any) -> str:
     hazard = row.risk_hazard if isinstance(row.risk_hazard, str) else None
     score = getattr(row, hazard, None) if hazard in ui.HAZARD_HEX else None
@@ -232,6 +255,7 @@ def render() -> None:
                 .properties(height=160)
             )
             st.altair_chart(chart, width="stretch")
+            _vehicles_chart(ev)
             hz = ev[(ev["fire_frames"] > 0) | (ev["smoke_frames"] > 0) | (ev["flood_frames"] > 0)]
             if not hz.empty:
                 st.dataframe(

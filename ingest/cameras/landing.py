@@ -43,7 +43,8 @@ INSERT_FRAMES = (
 INSERT_SCORES = (
     "INSERT INTO frame_scores BY NAME SELECT camera_id, captured_at, batch_id, fire, smoke, flood, "
     "flood_depth_class, persons, crowd_density, crowd_level, crowd, motion, health, risk_level, risk_hazard, "
-    "model_version, features, level_fire, level_smoke, level_flood, level_crowd FROM _landing WHERE scored"
+    "model_version, features, level_fire, level_smoke, level_flood, level_crowd, cars, motorcycles, buses_trucks, "
+    "vehicles FROM _landing WHERE scored"
 )
 INSERT_TRANSITIONS = (
     'INSERT INTO camera_health_transitions BY NAME SELECT camera_id, captured_at AS "at", '
@@ -71,7 +72,12 @@ SELECT f.camera_id,
        count(*) FILTER (WHERE f.status = 'tampered')::INTEGER AS frames_tampered,
        max(s.fire) AS fire_max,
        max(s.smoke) AS smoke_max,
-       max(s.flood) AS flood_max
+       max(s.flood) AS flood_max,
+       max(s.vehicles) AS vehicles_max,
+       avg(s.vehicles) AS vehicles_mean,
+       avg(s.cars) AS cars_mean,
+       avg(s.motorcycles) AS motorcycles_mean,
+       avg(s.buses_trucks) AS buses_trucks_mean
 FROM _touched t
 JOIN frames f
   ON f.camera_id = t.camera_id

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import heapq
 import io
+import json
 import logging
 import math
 import os
@@ -88,7 +89,16 @@ SCORE_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
     ("level_smoke", pa.string()),
     ("level_flood", pa.string()),
     ("level_crowd", pa.string()),
+    # road users per frame (the road_users detector's counts, from the features JSON)
+    ("cars", pa.float64()),
+    ("motorcycles", pa.float64()),
+    ("buses_trucks", pa.float64()),
+    ("vehicles", pa.float64()),
 )
+#: landing column -> key of the road_users detector's features
+ROAD_USER_FIELDS: dict[str, str] = {
+    "cars": "car", "motorcycles": "motorcycle", "buses_trucks": "bus_truck", "vehicles": "vehicles",
+}  # fmt: skip
 LANDING_SCHEMA = pa.schema(
     [
         ("camera_id", pa.string()),
@@ -111,6 +121,21 @@ LANDING_SCHEMA = pa.schema(
     ]
 )
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def road_user_counts(features: str | None) -> dict[str, float | None]:
+    """Vehicle counts of one frame from the analyzer's features JSON (``road_users``); None when absent."""
+    try:
+        ru = json.loads(features).get("road_users") if features else None
+    except (ValueError, AttributeError):
+        ru = None
+    if not isinstance(ru, dict):
+        return {}
+    out: dict[str, float | None] = {}
+    for col, key in ROAD_USER_FIELDS.items():
+        v = ru.get(key)
+        out[col] = float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+    return out
 
 
 def safe_key_part(text: str) -> str:
@@ -329,6 +354,7 @@ class CaptureWorker:
         except Exception:
             log.exception("analyzer failed for camera %s", st.spec.camera_id)
             return
+        scores.update(road_user_counts(scores.get("features")))
         for name, _ in SCORE_FIELDS:
             v = scores.get(name)
             row[name] = None if isinstance(v, float) and not math.isfinite(v) else v

@@ -46,7 +46,7 @@ def _lake_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mig_dir = root / "migrations"
     mig_dir.mkdir()
     for f in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        if f.name.startswith(("0001_", "01", "02", "03", "04")):
+        if f.name.startswith(("0001_", "01", "02", "03", "04", "0821_")):
             shutil.copy(f, mig_dir / f.name)
     lk = Lake(LakeConfig(root=root / "pantau-data"))
     migrate(lk, mig_dir)

@@ -26,7 +26,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mig = root / "migrations"
     mig.mkdir()
     for f in MIGRATIONS_DIR.glob("*.sql"):
-        if f.name.startswith(("0001_", "01", "04")):
+        if f.name.startswith(("0001_", "01", "02", "04", "0821_")):
             shutil.copy(f, mig / f.name)
     data = root / "pantau-data"
     lake = Lake(LakeConfig(root=data))

@@ -64,7 +64,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, server: str) -> dict:
     mig = root / "migrations"
     mig.mkdir()
     for f in MIGRATIONS_DIR.glob("*.sql"):
-        if f.name.startswith(("0001_", "01", "0820_")):  # reference, capture and the registry columns
+        if f.name.startswith(("0001_", "01", "02", "0820_", "0821_")):  # reference, capture, marts, registry, vehicles
             shutil.copy(f, mig / f.name)
     data = root / "pantau-data"
     lake = Lake(LakeConfig(root=data))

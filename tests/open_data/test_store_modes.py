@@ -74,7 +74,7 @@ def _camera_lake(root: Path, url: str) -> Lake:
     mig = root / "migrations"
     mig.mkdir()
     for f in MIGRATIONS_DIR.glob("*.sql"):
-        if f.name.startswith(("0001_", "01", "0820_")):  # reference, capture and the registry columns
+        if f.name.startswith(("0001_", "01", "02", "0820_", "0821_")):  # reference, capture, marts, registry, vehicles
             shutil.copy(f, mig / f.name)
     lake = Lake(LakeConfig(root=root / "pantau-data"))
     migrate(lake, mig)
