@@ -27,11 +27,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import cv2
 import numpy as np
-from analytics.vision.road_users import RoadUserDetector
 
 from analytics.vision.frame import Frame
 from analytics.vision.head import head_outputs
 from analytics.vision.pipeline import CameraAnalyzer, score_image
+from analytics.vision.road_users import RoadUserDetector
 from analytics.vision.state import CameraState
 from simulate.scene import SimCamera
 
