@@ -57,6 +57,10 @@ def test_reference_data_and_cameras_landed(lake: Lake) -> None:
     assert lake.scalar("SELECT count(*) FROM kelurahan") >= 267
     scored = lake.scalar("SELECT count(DISTINCT camera_id) FROM frame_scores")
     assert scored >= 20, scored  # 24 simulated cameras; a dead one may land nothing
+    # vehicle counts beside person counts: per frame, per 5-minute window, per camera-hour
+    assert lake.scalar("SELECT count(*) FROM frame_scores WHERE health = 'ok' AND vehicles IS NULL") == 0
+    assert lake.scalar("SELECT count(*) FROM camera_events WHERE vehicles_mean IS NOT NULL") > 0
+    assert lake.scalar("SELECT count(*) FROM risk_hourly_camera WHERE vehicles_mean IS NOT NULL") > 0
 
 
 def test_scripted_incidents_alert_and_normal_cameras_stay_quiet(lake: Lake) -> None:
