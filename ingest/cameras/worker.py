@@ -62,8 +62,8 @@ from ingest.registry.secrets import SecretResolver, redact
 
 log = logging.getLogger(__name__)
 
-#: (lat, lon) -> per-hazard context for the level engine (e.g. ingest.context.flood.FloodContextProvider)
-ContextFn = Callable[[float | None, float | None], Mapping[str, str] | None]
+#: (lat, lon, kelurahan code) -> per-hazard context for the level engine (ingest.context.flood.FloodContextProvider)
+ContextFn = Callable[[float | None, float | None, str | None], Mapping[str, str] | None]
 
 LANDING_PREFIX = "landing/frames/"
 KEYFRAME_PREFIX = "keyframes/"
@@ -347,7 +347,11 @@ class CaptureWorker:
         try:
             if st.analyzer is None:
                 st.analyzer = self.analyzer_factory(st.spec.camera_id)
-            ctx = self.context(st.spec.lat, st.spec.lon) if self.context is not None and frame is not None else None
+            ctx = (
+                self.context(st.spec.lat, st.spec.lon, st.spec.kelurahan_code)
+                if self.context is not None and frame is not None
+                else None
+            )
             # context only when there is some: analyzers that know none keep their three-argument call
             res = st.analyzer.process(frame, ts, status, context=ctx) if ctx else st.analyzer.process(frame, ts, status)  # type: ignore[arg-type]
             scores = res.to_row()

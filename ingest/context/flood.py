@@ -6,7 +6,8 @@
 * a water gate whose latest reading (within ``window``) is at Siaga 3 or worse — by the thresholds in the lake
   (``gate_level``) or by the status the feed published — backs floods city-wide (Jakarta's rivers carry the
   water from the gates to the whole basin);
-* an unexpired BMKG warning whose area contains the camera backs a flood at that camera.
+* an unexpired BMKG warning whose area contains the camera backs a flood at that camera;
+* Jaki flood complaints filed in the camera's kelurahan within ``window`` back a flood at that camera.
 
 The capture worker passes it to the vision pipeline, where it only shortens confirmation (``analytics.risk``):
 context never lowers a level and its absence never caps one.
@@ -34,6 +35,10 @@ SELECT coalesce(name, gate_id) AS gate, arg_max(height_cm, observed_at) AS heigh
 FROM water_gate_readings WHERE observed_at >= ?
 GROUP BY ALL
 """
+SELECT_COMPLAINTS = """
+SELECT kelurahan_code, count(*) AS n FROM jaki_complaints
+WHERE category = 'flood' AND created_at >= ? AND kelurahan_code IS NOT NULL GROUP BY 1
+"""
 SELECT_WARNINGS = """
 SELECT identifier, event, severity, expires, area_desc, geometry FROM weather_warnings
 WHERE (onset IS NULL OR onset <= ?) AND (expires IS NULL OR expires > ?) AND geometry IS NOT NULL
@@ -50,6 +55,7 @@ class FloodContextProvider:
         self._at = -1e18
         self._gates: list[str] = []
         self._warnings: list[tuple[str, Any]] = []
+        self._complaints: dict[str, int] = {}
 
     def refresh(self, now: datetime | None = None) -> None:
         from shapely.geometry import shape
@@ -64,6 +70,12 @@ class FloodContextProvider:
                 level = r["gate_level"] if r["gate_level"] in AT_SIAGA else r["status"]
                 if level in AT_SIAGA:
                     gates.append(f"water gate {r['gate']} at {level} ({r['height_cm']:.0f} cm)")
+        complaints: dict[str, int] = {}
+        if "jaki_complaints" in tables:
+            complaints = {
+                str(r["kelurahan_code"]): int(r["n"])
+                for r in self.lake.query(SELECT_COMPLAINTS, [now - self.window]).to_pylist()
+            }
         if "weather_warnings" in tables:
             for r in self.lake.query(SELECT_WARNINGS, [now, now]).to_pylist():
                 try:
@@ -73,9 +85,12 @@ class FloodContextProvider:
                 why = f"BMKG {r['event'] or 'warning'} ({r['severity']}) for {r['area_desc']}"
                 warnings.append((why, geom))
         with self._lock:
-            self._gates, self._warnings, self._at = sorted(gates), warnings, time.monotonic()
+            self._gates, self._warnings, self._complaints = sorted(gates), warnings, complaints
+            self._at = time.monotonic()
 
-    def __call__(self, lat: float | None, lon: float | None) -> Mapping[str, str] | None:
+    def __call__(
+        self, lat: float | None, lon: float | None, kelurahan_code: str | None = None
+    ) -> Mapping[str, str] | None:
         if time.monotonic() - self._at > self.ttl_s:
             try:
                 self.refresh()
@@ -89,4 +104,7 @@ class FloodContextProvider:
             if lat is not None and lon is not None and self._warnings:
                 pt = Point(float(lon), float(lat))
                 reasons += [why for why, geom in self._warnings if geom.contains(pt)]
+            n = self._complaints.get(str(kelurahan_code)) if kelurahan_code else None
+            if n:
+                reasons.append(f"{n} Jaki flood complaint(s) in kelurahan {kelurahan_code}")
         return {"flood": "; ".join(reasons)} if reasons else None

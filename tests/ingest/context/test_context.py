@@ -101,6 +101,18 @@ def test_flood_context_per_camera(lake: Lake, tmp_path: Path) -> None:
     ingest_context_documents(lake, store)
     outside = provider(*OUTSIDE)
     assert outside is not None and "Manggarai 2 at Siaga 2" in outside["flood"]
+    # Jaki flood complaints in the camera's kelurahan back it too
+    lake.append(
+        "jaki_complaints",
+        pa.Table.from_pylist(
+            [{"ticket_id": "t1", "category": "flood", "kelurahan_code": "31.74.02.1003", "created_at": NOW,
+              "status": "open"}]
+        ),
+    )  # fmt: skip
+    provider.refresh(NOW)
+    backed = provider(*OUTSIDE, "31.74.02.1003")
+    assert backed is not None and "1 Jaki flood complaint(s)" in backed["flood"]
+    assert "Jaki" not in (provider(*OUTSIDE, "31.71.01.1001") or {}).get("flood", "")
     # an expired warning and an old reading back nothing
     provider.refresh(NOW + timedelta(hours=5))
-    assert provider._warnings == [] and provider._gates == []
+    assert provider._warnings == [] and provider._gates == [] and provider._complaints == {}
