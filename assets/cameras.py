@@ -96,7 +96,7 @@ camera_landing_sensor = landing_sensor(
 
 
 camera_daily_schedule = dg.build_schedule_from_partitioned_job(
-    dg.define_asset_job("camera_events_daily_job", selection=[camera_events_daily], partitions_def=DAILY),
+    dg.define_asset_job("camera_events_daily_job", selection=[camera_events_daily]),
     hour_of_day=0,
     minute_of_hour=20,
     default_status=dg.DefaultScheduleStatus.RUNNING,

@@ -89,11 +89,9 @@ def camera_uptime_daily_quality(lake: LakeResource) -> dg.AssetCheckResult:
     return _check(lake, "camera_uptime_daily")
 
 
-risk_hourly_job = dg.define_asset_job(
-    "risk_hourly_job", selection=[risk_hourly_marts], partitions_def=HOURLY, tags={"pantau/domain": GROUP}
-)
+risk_hourly_job = dg.define_asset_job("risk_hourly_job", selection=[risk_hourly_marts], tags={"pantau/domain": GROUP})
 camera_uptime_job = dg.define_asset_job(
-    "camera_uptime_job", selection=[camera_uptime_daily], partitions_def=DAILY, tags={"pantau/domain": GROUP}
+    "camera_uptime_job", selection=[camera_uptime_daily], tags={"pantau/domain": GROUP}
 )
 REFRESH_MINUTES = 15  # the current hour is refreshed this often (its freshness policy warns at 75 minutes)
 

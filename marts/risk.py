@@ -118,13 +118,13 @@ def refresh_risk_marts(
 
     def _hourly(cur: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         cur.execute(DELETE_CAMERA_HOURS, hours)
-        cam = cur.execute(mart_sql("risk_hourly_camera"), leveled).fetch_arrow_table()
+        cam = cur.execute(mart_sql("risk_hourly_camera"), leveled).to_arrow_table()
         if cam.num_rows:
             cur.register("_mart_batch", cam)
             cur.execute("INSERT INTO risk_hourly_camera BY NAME SELECT * FROM _mart_batch")
             cur.unregister("_mart_batch")
         cur.execute(DELETE_KELURAHAN_HOURS, hours)
-        kel = cur.execute(mart_sql("risk_hourly_kelurahan"), leveled).fetch_arrow_table()
+        kel = cur.execute(mart_sql("risk_hourly_kelurahan"), leveled).to_arrow_table()
         if kel.num_rows:
             cur.register("_mart_batch", kel)
             cur.execute("INSERT INTO risk_hourly_kelurahan BY NAME SELECT * FROM _mart_batch")
@@ -133,7 +133,7 @@ def refresh_risk_marts(
 
     def _uptime(cur: duckdb.DuckDBPyConnection) -> int:
         cur.execute(DELETE_UPTIME_DAYS, days)
-        up = cur.execute(mart_sql("camera_uptime_daily"), days).fetch_arrow_table()
+        up = cur.execute(mart_sql("camera_uptime_daily"), days).to_arrow_table()
         if up.num_rows:
             cur.register("_mart_batch", up)
             cur.execute("INSERT INTO camera_uptime_daily BY NAME SELECT * FROM _mart_batch")

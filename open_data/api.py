@@ -808,7 +808,7 @@ class Api:
                     table = cur.execute(
                         f"SELECT {select} FROM read_parquet(?){where_sql}{order_sql} LIMIT ? OFFSET ?",
                         [files, *args, limit, page_offset],
-                    ).fetch_arrow_table()
+                    ).to_arrow_table()
         except (duckdb.ConversionException, duckdb.BinderException, duckdb.InvalidInputException) as exc:
             log.info("datastore_search rejected: %s", exc)
             raise ApiError("a filter value does not match the field's type", "filters") from None

@@ -180,8 +180,8 @@ def _sorted(table: pa.Table, leading: tuple[str, ...] = ()) -> pa.Table:
         con.execute("SET TimeZone = 'UTC'")
         con.register("_t", table)
         if not leading:
-            return con.execute("SELECT * FROM _t ORDER BY ALL").fetch_arrow_table()
-        return con.execute("SELECT * FROM _t ORDER BY " + _order_by(table.column_names, leading)).fetch_arrow_table()
+            return con.execute("SELECT * FROM _t ORDER BY ALL").to_arrow_table()
+        return con.execute("SELECT * FROM _t ORDER BY " + _order_by(table.column_names, leading)).to_arrow_table()
     finally:
         con.close()
 

@@ -301,7 +301,7 @@ class Lake:
         """Run a read query with bound parameters; returns an Arrow table."""
         cur = self.cursor()
         try:
-            return cur.execute(sql, params).fetch_arrow_table()
+            return cur.execute(sql, params).to_arrow_table()
         finally:
             cur.close()
 
@@ -342,7 +342,7 @@ class Lake:
                 cur.execute(sql)
             finally:
                 cur.unregister("_pantau_batch")
-            return arrow.num_rows
+            return int(arrow.num_rows)
 
         return int(self.write(_do))
 
@@ -365,7 +365,7 @@ class Lake:
                 cur.execute(insert)
             finally:
                 cur.unregister("_pantau_batch")
-            return arrow.num_rows
+            return int(arrow.num_rows)
 
         return int(self.write(_do))
 
@@ -401,7 +401,7 @@ class Lake:
                     cur.execute(f"INSERT INTO {t} BY NAME SELECT * FROM _pantau_batch")
                 finally:
                     cur.unregister("_pantau_batch")
-            return arrow.num_rows
+            return int(arrow.num_rows)
 
         return int(self.write(_do))
 
@@ -464,7 +464,7 @@ def _to_arrow(data: Any) -> pa.Table:
         return pa.Table.from_batches([data])
     to_arrow = getattr(data, "to_arrow", None)  # polars
     if callable(to_arrow):
-        return to_arrow()  # type: ignore[no-any-return]
+        return to_arrow()
     if hasattr(data, "to_dict") and hasattr(data, "columns"):  # pandas
         return pa.Table.from_pandas(data, preserve_index=False)
     if isinstance(data, list):

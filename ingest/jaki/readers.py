@@ -275,7 +275,7 @@ def _csv_body(body: bytes, names: list[str], delimiter: str) -> tuple[pl.DataFra
                 auto_detect=False,
                 all_varchar=True,
             )
-            tbl = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.fetch_arrow_table()
+            tbl = rel.to_arrow_table()
             rej = con.execute(
                 "SELECT line, column_idx, error_type, error_message FROM reject_errors ORDER BY line, column_idx"
             ).fetchall()

@@ -210,7 +210,7 @@ def test_search_over_partitions_equals_a_plain_scan(
     expected = con.execute(
         f"SELECT * FROM read_parquet(?){w}{o} LIMIT ? OFFSET ?",
         [files, params.get("limit", 100), params.get("offset", 0)],
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     keep = list(params["fields"]) if "fields" in params else None
     rows = [
         {k: v.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(v, "strftime") else v for k, v in rec.items()}

@@ -24,8 +24,9 @@ def test_definitions_load() -> None:
 def test_reference_assets_materialize(tmp_path: Path) -> None:
     from assets import reference
 
+    lake_resource = LakeResource(data_dir=str(tmp_path))
     resources = {
-        "lake": LakeResource(data_dir=str(tmp_path)),
+        "lake": lake_resource,
         "store": ObjectStoreResource(data_dir=str(tmp_path)),
         "settings": SettingsResource(data_dir=str(tmp_path)),
     }
@@ -34,10 +35,10 @@ def test_reference_assets_materialize(tmp_path: Path) -> None:
         resources=resources,
     )
     assert result.success
-    mats = {e.asset_key.to_user_string(): e for e in result.get_asset_materialization_events()}
+    mats = {e.asset_key.to_user_string(): e for e in result.get_asset_materialization_events() if e.asset_key}
     md = mats["cameras"].materialization.metadata
     assert md["rows"].value == 1289
-    lake = resources["lake"].get_lake(read_only=True)
+    lake = lake_resource.get_lake(read_only=True)
     assert lake.scalar("SELECT count(*) FROM kelurahan") == 267
 
 

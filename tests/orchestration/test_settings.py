@@ -78,7 +78,8 @@ def test_toml_and_env_fill_different_fields(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("PANTAU_S3_BUCKET", "env-bucket")
     s = load_settings()
     assert (s.lake_catalog, s.s3_bucket, s.salt.get_secret_value()) == ("postgres", "env-bucket", "toml-salt-123")
-    assert s.lake_config().s3 is not None and s.lake_config().s3.bucket == "env-bucket"
+    s3 = s.lake_config().s3
+    assert s3 is not None and s3.bucket == "env-bucket"
 
 
 @pytest.mark.parametrize(
