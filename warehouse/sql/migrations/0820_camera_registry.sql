@@ -1,4 +1,4 @@
--- Camera registry (issue 16): ``cameras`` is the registry's current state; every change is one row of
+-- Camera registry: ``cameras`` is the registry's current state; every change is one row of
 -- ``camera_registry_changes`` (who, when, what: JSON {field: [old, new]}) and one row of ``camera_versions``
 -- (the record as it was from valid_from until valid_to; NULL = current). Status: planned | installed | retired.
 -- Credentials never appear here: ``secret_ref`` names an environment variable or a key of the secrets file.

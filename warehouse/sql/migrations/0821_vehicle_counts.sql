@@ -1,4 +1,4 @@
--- Vehicle counts beside person counts (issue 16): per frame from the road_users detector (cars, motorcycles,
+-- Vehicle counts beside person counts: per frame from the road_users detector (cars, motorcycles,
 -- buses/trucks and their sum), per 5-minute camera window and per camera-hour (mean and max of the per-frame sum).
 ALTER TABLE frame_scores ADD COLUMN cars DOUBLE;
 ALTER TABLE frame_scores ADD COLUMN motorcycles DOUBLE;
