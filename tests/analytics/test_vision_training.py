@@ -148,3 +148,17 @@ def test_by_source_end_to_end(tmp_path: Path) -> None:
         assert r["per_source"][s]["fire"]["f1"] >= 0.8  # orange blobs on one source generalise to the others
     assert "fire F1 by source: worst" in text
     assert (tmp_path / "cache").is_dir()  # features cached outside the image folder
+
+
+def test_pantau_eval_by_source_cli(tmp_path: Path) -> None:
+    """The command a user types: per-source lines and worst/mean from a child process with single-threaded BLAS."""
+    import subprocess
+    import sys
+
+    root = make_folder(tmp_path / "set")
+    cmd = [sys.executable, "-m", "orchestration.cli", "eval", str(root), "--by-source", "--views", "1"]
+    r = subprocess.run([*cmd, "--cache", str(tmp_path / "c")], capture_output=True, text=True, timeout=600, check=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "[s1]" in r.stdout and "fire F1 by source: worst" in r.stdout
+    bad = subprocess.run([*cmd, "--backbone", "lite9"], capture_output=True, text=True, timeout=120, check=False)
+    assert bad.returncode != 0

@@ -31,6 +31,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from analytics.evaluation import prf, roc_auc
+from analytics.vision.backbone import FEATURE_DIM
 from analytics.vision.training.dataset import COUNT_CLASSES, HAZARDS, Row, cached_features, load_rows
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 SEED = 20261204
 L2 = 0.3
 RIDGE = 30.0
-PCA_DIM = 64
+PCA_DIM = 32
 FAR_BUDGET = 0.05
 #: count bands for crowd MAPE (persons)
 BANDS = ((1, 5), (6, 20), (21, 100), (101, math.inf))
@@ -570,6 +571,8 @@ def export(rows: list[Row], feats: dict[str, np.ndarray], out: Path, variant: st
     tc = true_counts(feats, np.nonzero(feats["view"] == 0)[0])
     meta = {
         "backbone": variant,
+        "pooling": "mean" if feats["pooled"].shape[1] == FEATURE_DIM else "mean+max",
+        "pca_dim": PCA_DIM,
         "hazards": list(HAZARDS),
         "thresholds": {h: round(float(t), 4) for h, t in zip(HAZARDS, head.thresholds, strict=True)},
         "platt": {h: [round(float(a), 4), round(float(c), 4)] for h, a, c in zip(HAZARDS, head.a, head.c, strict=True)},
