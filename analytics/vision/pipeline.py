@@ -29,10 +29,11 @@ HAZARDS = ("fire", "smoke", "flood", "crowd")
 HEALTH_OK = "ok"
 #: frames a camera must have seen before its scores feed risk levels (the background model settles first)
 RISK_WARMUP_FRAMES = 6
-#: cheap first stage: on a quiet frame (little change against the last frame, no flame colour, and a calm last
-#: head result) the backbone runs only on every QUIET_HEAD_EVERY-th frame of a camera
+#: cheap first stage: on a quiet frame (under QUIET_CHANGED of its pixels changed by more than 0.08 in grey level
+#: since the last frame, no flame colour, and a calm last head result) the backbone runs only on every
+#: QUIET_HEAD_EVERY-th frame of a camera
 QUIET_HEAD_EVERY = 4
-QUIET_CHANGE = 0.02
+QUIET_CHANGED = 0.005
 QUIET_FLAME = 0.0005
 QUIET_HEAD_MAX = 0.3
 
@@ -159,7 +160,8 @@ class CameraAnalyzer:
         maps = FrameMaps.of(fr)
         if float(maps.flame.mean()) >= QUIET_FLAME:
             return False
-        return float(np.abs(maps.gray - self.state.prev_gray.astype(np.float32)).mean()) < QUIET_CHANGE
+        changed = np.abs(maps.gray - self.state.prev_gray.astype(np.float32)) > 0.08
+        return float(changed.mean()) < QUIET_CHANGED
 
     def process(
         self, frame: np.ndarray | None, ts: float, health: str = HEALTH_OK, context: Mapping[str, str] | None = None

@@ -161,3 +161,30 @@ def test_road_users_plugin_counts_in_every_frame_row() -> None:
     ru = json.loads(row.features)["road_users"]
     assert set(ru) == {"person", "car", "motorcycle", "bus_truck", "vehicles"}
     assert all(v >= 0 for v in ru.values())
+
+
+@pytest.mark.parametrize(("moving", "max_runs"), [(False, 5), (True, 8)])
+def test_cheap_first_stage_skips_the_backbone_on_quiet_frames(
+    monkeypatch: pytest.MonkeyPatch, moving: bool, max_runs: int
+) -> None:
+    """A still, calm scene runs the backbone on every 4th frame; a changing one on every 2nd (head_every)."""
+    import analytics.vision.pipeline as P
+
+    runs: list[int] = []
+    real = P.head_outputs
+
+    def counting(fr: Frame) -> dict[str, float]:
+        runs.append(1)
+        return real(fr)
+
+    monkeypatch.setattr(P, "head_outputs", counting)
+    rng = np.random.default_rng(7)
+    base = (rng.normal(110, 25, (360, 640, 3))).clip(0, 255).astype(np.uint8)
+    an = CameraAnalyzer("cam-quiet")
+    for i in range(16):
+        img = base.copy()
+        if moving:
+            x = 40 * i % 560
+            img[150:250, x : x + 80] = (30, 200, 60)
+        an.process(img, float(i))
+    assert (4 if not moving else 8) <= len(runs) <= max_runs, len(runs)
