@@ -26,6 +26,8 @@ from analytics.vision.training.augment import cctv_view
 log = logging.getLogger(__name__)
 
 HAZARDS = ("fire", "smoke", "flood", "crowd")
+#: pooled features the scene heads use: "mean" (1280, the shipped recipe) or "mean+max" (2560)
+POOLING = "mean"
 #: object classes counted by the road-user head
 COUNT_CLASSES = ("person", "car", "motorcycle", "bus_truck")
 #: per source: YOLO class id -> counted class (None: a labelled class that is not counted). A source missing
@@ -109,7 +111,7 @@ def extract(
 ) -> dict[str, np.ndarray]:
     """Features of every row's original (view 0) and ``views`` CCTV-augmented views.
 
-    Returns arrays: ``row`` (V,) row index, ``view`` (V,), ``pooled`` (V, 2560) float32 (grid mean and max), and for rows with boxes (views 0 and 1 only)
+    Returns arrays: ``row`` (V,) row index, ``view`` (V,), ``pooled`` (V, 1280) float32 (grid mean; with :data:`POOLING` "mean+max" (V, 2560)), and for rows with boxes (views 0 and 1 only)
     ``cell_row`` (C,) view index of each grid cell, ``cell_feat`` (C, 1280) float16, ``cell_count``
     (C, len(COUNT_CLASSES)). ``square``: resize to a square of that side (the old recipe) instead of
     :func:`input_size`."""
@@ -138,7 +140,7 @@ def extract(
             n_view = len(idx)
             idx.append(i)
             vid.append(v)
-            pooled.append(f[0])
+            pooled.append(f[0] if POOLING == "mean+max" else f[0][: backbone.FEATURE_DIM])
             if (len(r.boxes) or any(r.known)) and v <= 1:
                 gh, gw = grid.shape[2], grid.shape[3]
                 cell_feat.append(grid[0].reshape(grid.shape[1], -1).T.astype(np.float16))

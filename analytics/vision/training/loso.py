@@ -32,7 +32,7 @@ from scipy.optimize import minimize
 
 from analytics.evaluation import prf, roc_auc
 from analytics.vision.backbone import FEATURE_DIM
-from analytics.vision.training.dataset import COUNT_CLASSES, HAZARDS, Row, cached_features, load_rows
+from analytics.vision.training.dataset import COUNT_CLASSES, HAZARDS, POOLING, Row, cached_features, load_rows
 
 log = logging.getLogger(__name__)
 
@@ -500,7 +500,9 @@ def run_by_source(
     """``pantau eval PATH --by-source``: nested LOSO of the head recipe on PATH's sources (backbone features
     cached in ``cache_dir``, default ``~/.cache/pantau-features``)."""
     rows = load_rows(path, manifest)
-    cache = (cache_dir or Path.home() / ".cache" / "pantau-features") / f"{path.resolve().name}_{variant}_v{views}.npz"
+    cache = (
+        cache_dir or Path.home() / ".cache" / "pantau-features"
+    ) / f"{path.resolve().name}_{variant}_v{views}_{POOLING}.npz"
     feats = cached_features(path, rows, cache, variant=variant, views=views)
     res = evaluate(rows, feats)
     res["variant"], res["views"], res["n_rows"] = variant, views, len(rows)
@@ -527,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = load_rows(args.data)
         cache = (
             args.cache or Path.home() / ".cache" / "pantau-features"
-        ) / f"{args.data.resolve().name}_{args.variant}_v{args.views}.npz"
+        ) / f"{args.data.resolve().name}_{args.variant}_v{args.views}_{POOLING}.npz"
         feats = cached_features(args.data, rows, cache, variant=args.variant, views=args.views)
         log.info("exported %s", export(rows, feats, args.export, args.variant, args.views))
         return 0
