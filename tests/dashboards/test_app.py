@@ -134,6 +134,8 @@ def test_camera_populated_shows_keyframe_scores_and_why_the_level_changed(popula
     assert "PetaBencana 2" in said
     assert metrics(at)[translate("current_level")] == "Siaga"
     assert len(at.get("vega_lite_chart")) >= 2  # scores + health (+ events)
+    specs = " ".join(c.proto.spec for c in at.get("vega_lite_chart"))
+    assert translate("vehicles", "id") in specs  # the vehicles-per-frame chart by class, beside persons
 
 
 def test_kelurahan_populated(populated_dir: Path) -> None:
