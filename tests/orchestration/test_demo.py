@@ -37,6 +37,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
     assert "Demo finished in" in res.stdout
     assert "Traceback" not in res.stdout + res.stderr
+    (cwd / "demo.out").write_text(res.stdout)
     return cwd / "pantau-data"  # absolute from here on, as the dashboard server resolves it
 
 
@@ -173,14 +174,24 @@ def test_release_has_a_thumbnail_per_camera_with_a_blurred_keyframe(lake: Lake, 
 
 
 def test_dashboards_show_the_demo(demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signed in with the analyst account the demo printed, through the sidebar form."""
+    import re
+
     from streamlit.testing.v1 import AppTest
 
+    from dashboards.auth import LOGIN_PASSWORD, LOGIN_USER, PRINCIPAL
     from dashboards.i18n import translate
 
+    printed = dict(re.findall(r"Sign in as\s+:\s+(\w+)\s+password (\S+)", (demo_dir.parent / "demo.out").read_text()))
+    assert set(printed) == {"admin", "operator", "analyst"}
     monkeypatch.setenv("PANTAU_DATA_DIR", str(demo_dir))
     app = REPO / "dashboards" / "app.py"
     for page in ("views/overview.py", "views/alerts.py", "views/quality.py", "views/jaki.py"):
-        at = AppTest.from_file(str(app), default_timeout=120)
+        at = AppTest.from_file(str(app), default_timeout=120).run()
+        at.text_input(key=LOGIN_USER).input("analyst")
+        at.text_input(key=LOGIN_PASSWORD).input(printed["analyst"])
+        next(b for b in at.button if b.label == translate("login")).click().run()
+        assert at.session_state[PRINCIPAL] == ("analyst", "local")
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
         assert not at.error, (page, [e.value for e in at.error])
