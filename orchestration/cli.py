@@ -130,6 +130,17 @@ def sql(
     from warehouse.lake import Lake, LakeError
 
     s = _settings(data_dir)
+    # read-only means statements that only read: an ATTACH of another database file (the ops DB and its
+    # audit log), DROP, COPY TO or SET never run from here
+    try:
+        kinds = {st.type for st in duckdb.extract_statements(query)}
+    except duckdb.Error as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    refused = sorted(k.name for k in kinds - {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
+    if refused or not kinds:
+        console.print(f"[red]error:[/red] pantau sql runs read-only queries (SELECT); refused: {', '.join(refused)}")
+        raise typer.Exit(1)
     try:
         with Lake(s.lake_config(), read_only=True) as lake:
             result = lake.query(query)
