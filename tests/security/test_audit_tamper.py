@@ -33,7 +33,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "DROP TABLE o.audit_log",
         "DELETE FROM o.audit_log",
         "UPDATE o.audit_log SET actor = 'mallory'",
-        "INSERT INTO o.audit_log (seq, \"at\", actor, role, action, target_type, target_id, source, prev_hash, row_hash)"
+        'INSERT INTO o.audit_log (seq, "at", actor, role, action, target_type, target_id, source, prev_hash, row_hash)'
         " VALUES (99, 'x', 'mallory', 'admin', 'x', 'x', 'x', 'x', 'x', 'x')",
         "UPDATE o.pantau_users SET role = 'admin'",
     ],
