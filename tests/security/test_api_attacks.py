@@ -407,3 +407,14 @@ def test_rate_limiter_buckets_and_bounded_memory() -> None:
     for i in range(10_000):
         rl.take(f"spoofed-{i}")
     assert len(rl._buckets) == 100
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket(tmp_path: Path) -> None:
+    _release(tmp_path)
+    with ApiServer(tmp_path, free_port(), rate=0.01, burst=1, trust_forwarded_for=True) as srv:
+        url = f"{srv.url}/api/3/action/status_show"
+
+        def get(client: str) -> int:
+            return requests.get(url, headers={"X-Forwarded-For": f"{client}, 10.0.0.1"}, timeout=30).status_code
+
+        assert [get("203.0.113.5"), get("203.0.113.5"), get("198.51.100.7")] == [200, 429, 200]
