@@ -161,17 +161,20 @@ def bench_release(work: Path, cache: Path, days: int, cameras: int, runs: int, v
         for run in range(runs):
             store = LocalObjectStore(work / f"store-{run}")
             load = load_average()
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             full = build_release(lake, store, base, version="base", previous=None)
             scratch_s.append(time.perf_counter() - t)
-            t = time.perf_counter()
+            scratch_cpu = time.process_time() - c
+            t, c = time.perf_counter(), time.process_time()
             day = build_release(lake, store, nxt, version="next", previous="base")
             day_s.append(time.perf_counter() - t)
+            day_cpu = time.process_time() - c
             print(
-                f"run {run + 1}: from scratch {scratch_s[-1]:.1f} s ({full.total_rows:,} rows, "
+                f"run {run + 1}: from scratch {scratch_s[-1]:.1f} s, {scratch_cpu:.0f} CPU-s ({full.total_rows:,} rows, "
                 f"{full.total_bytes / 1e9:.2f} GB, {full.partitions_built} partitions); a day added "
-                f"{day_s[-1]:.1f} s ({day.partitions_built} partitions built, {day.partitions_reused} reused); "
-                f"{load} before the run",
+                f"{day_s[-1]:.1f} s, {day_cpu:.1f} CPU-s ({day.partitions_built} partitions built, "
+                f"{day.partitions_reused} reused, {day.partitions_checked} scanned for checksums); "
+                f"{load} before the run, {load_average()} after",
                 flush=True,
             )
             if verify and run == 0:
