@@ -332,9 +332,10 @@ def p95(xs: list[float]) -> float:
 def bench_api(cache: Path, n_rows: int, repeats: int, runs: int) -> None:
     root = api_dataset(cache, n_rows)
     port = free_port()
-    code = (
-        "import sys; from open_data.api import serve_api; "
-        "serve_api(sys.argv[1], port=int(sys.argv[2]), threads=2, memory_limit='1GB')"
+    code = (  # one client sends every request: the per-client rate limit is lifted for the measurement
+        "import sys, uvicorn; from open_data.api import create_app; "
+        "app = create_app(sys.argv[1], threads=2, memory_limit='1GB', rate=1e6, burst=10**6); "
+        "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(root), str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
