@@ -74,7 +74,18 @@ def test_time_to_acknowledge_per_agency(lake: Lake, tmp_path: Path, monkeypatch:
     lake.close()
     monkeypatch.setenv("PANTAU_DATA_DIR", str(tmp_path / "pantau-data"))
     app = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+    from access.accounts import add_user
+    from access.roles import SYSTEM
+    from alerts.db import sqlite_url
+    from dashboards.auth import PRINCIPAL
+
+    accounts = OpsDB(sqlite_url(str(tmp_path / "pantau-data")))  # the page signs in against the data folder's ops DB
+    try:
+        add_user(accounts, "analyst", "a long test password", "analyst", by=SYSTEM)
+    finally:
+        accounts.dispose()
     at = AppTest.from_file(str(app), default_timeout=120)
+    at.session_state[PRINCIPAL] = ("analyst", "local")
     at.switch_page("views/alerts.py").run()
     assert not at.exception, at.exception
     assert translate("time_to_ack") in [s.value for s in at.subheader]

@@ -239,7 +239,7 @@ def test_plan_loop_planned_then_installed_and_counts(reg_lake: Any, kel_table: p
     assert res.added == ["plan-site-a"]
     assert res.rejected and "outside Jakarta" in res.rejected[0].reasons[0]
     assert store.status_counts(reg_lake) == {"planned": 1}
-    assert store.live_on(reg_lake, datetime.now(UTC).date()) == []
+    assert store.live_on(reg_lake, datetime.now(store.WIB).date()) == []
     from ingest.cameras.registry import load_cameras_lake
 
     assert load_cameras_lake(reg_lake) == []  # a planned camera is not captured
@@ -249,7 +249,7 @@ def test_plan_loop_planned_then_installed_and_counts(reg_lake: Any, kel_table: p
     assert ch.action == "install" and ch.fields["status"] == ["planned", "installed"]
     assert store.status_counts(reg_lake) == {"installed": 1}
     assert [c.camera_id for c in load_cameras_lake(reg_lake)] == ["plan-site-a"]
-    assert [r["camera_id"] for r in store.live_on(reg_lake, datetime.now(UTC).date())] == ["plan-site-a"]
+    assert [r["camera_id"] for r in store.live_on(reg_lake, datetime.now(store.WIB).date())] == ["plan-site-a"]
 
 
 def test_reference_seed_and_reload_keep_registry_changes(reg_lake: Any) -> None:
