@@ -20,6 +20,23 @@ from warehouse.lake import Lake
 SQL_DIR = Path(__file__).parent / "sql"
 PANIC_SQL = (SQL_DIR / "panic_camera_requests.sql").read_text()
 FLOOD_SQL = (SQL_DIR / "flood_complaint_context.sql").read_text()
+# one row of camera_priority_requests as the panic signal writes it
+PRIORITY_REQUEST_SCHEMA = pa.schema(
+    [
+        ("request_id", pa.string()),
+        ("camera_id", pa.string()),
+        ("panic_id", pa.string()),
+        ("pressed_at", pa.timestamp("us", "UTC")),
+        ("kelurahan_code", pa.string()),
+        ("kind", pa.string()),
+        ("distance_m", pa.float64()),
+        ("radius_m", pa.float64()),
+        ("priority", pa.int32()),
+        ("reason", pa.string()),
+        ("status", pa.string()),
+        ("requested_at", pa.timestamp("us", "UTC")),
+    ]
+)
 
 
 def panic_camera_requests(
@@ -53,23 +70,7 @@ def panic_camera_requests(
                 "requested_at": now,
             }
         )
-    schema = pa.schema(
-        [
-            ("request_id", pa.string()),
-            ("camera_id", pa.string()),
-            ("panic_id", pa.string()),
-            ("pressed_at", pa.timestamp("us", "UTC")),
-            ("kelurahan_code", pa.string()),
-            ("kind", pa.string()),
-            ("distance_m", pa.float64()),
-            ("radius_m", pa.float64()),
-            ("priority", pa.int32()),
-            ("reason", pa.string()),
-            ("status", pa.string()),
-            ("requested_at", pa.timestamp("us", "UTC")),
-        ]
-    )
-    table = pa.Table.from_pylist(rows, schema=schema)
+    table = pa.Table.from_pylist(rows, schema=PRIORITY_REQUEST_SCHEMA)
     if table.num_rows == 0:
         return table
     existing = {

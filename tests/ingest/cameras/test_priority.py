@@ -24,27 +24,13 @@ import pytest
 
 from ingest.cameras.priority import LakePriorityRequests
 from ingest.cameras.worker import LANDING_PREFIX
+from ingest.jaki.signals import PRIORITY_REQUEST_SCHEMA
 from warehouse.lake import Lake, LakeConfig
 from warehouse.migrations import migrate
 from warehouse.object_store import LocalObjectStore
 
 REPO = Path(__file__).resolve().parents[3]
-SCHEMA = pa.schema(
-    [
-        ("request_id", pa.string()),
-        ("camera_id", pa.string()),
-        ("panic_id", pa.string()),
-        ("pressed_at", pa.timestamp("us", "UTC")),
-        ("kelurahan_code", pa.string()),
-        ("kind", pa.string()),
-        ("distance_m", pa.float64()),
-        ("radius_m", pa.float64()),
-        ("priority", pa.int32()),
-        ("reason", pa.string()),
-        ("status", pa.string()),
-        ("requested_at", pa.timestamp("us", "UTC")),
-    ]
-)
+SCHEMA = PRIORITY_REQUEST_SCHEMA
 
 
 class _Snapshots(BaseHTTPRequestHandler):
