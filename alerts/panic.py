@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from alerts.engine import AlertEngine
 from alerts.lifecycle import TransitionResult
@@ -37,18 +37,24 @@ FROM frames WHERE public_uri IS NOT NULL AND list_contains(?, camera_id)
 GROUP BY camera_id
 """
 NEAREST = 3  # cameras (and their blurred keyframes) carried by a panic alert
+CLOCK_SKEW = timedelta(minutes=5)  # a press stamped later than now + this is bad data: logged, never alerted
 PANIC_LEVEL = Level.SIAGA
 
 
 @dataclass
 class PanicResult:
     presses: int = 0
+    future: int = 0  # presses stamped in the future (skipped)
     transitions: list[TransitionResult] = field(default_factory=list)
     cursor: str | None = None
 
 
-def raise_panic_alerts(engine: AlertEngine, *, nearest: int = NEAREST) -> PanicResult:
-    """Open a panic alert for every press requested since the cursor (idempotent: the cursor moves on)."""
+def raise_panic_alerts(engine: AlertEngine, *, nearest: int = NEAREST, now: datetime | None = None) -> PanicResult:
+    """Open a panic alert for every press requested since the cursor (idempotent: the cursor moves on).
+
+    A press stamped after ``now`` (plus :data:`CLOCK_SKEW`) cannot have happened yet: it is logged and skipped, so no
+    alert is ever shown as opened in the future."""
+    limit = (now or datetime.now(UTC)) + CLOCK_SKEW
     lake, ops = engine.lake, engine.ops
     out = PanicResult()
     if "camera_priority_requests" not in lake.tables():
@@ -65,6 +71,11 @@ def raise_panic_alerts(engine: AlertEngine, *, nearest: int = NEAREST) -> PanicR
     cams = engine.cameras(wanted)
     latest = since
     for p in presses:
+        latest = max(latest, as_utc(p["requested_at"]))
+        if as_utc(p["pressed_at"]) > limit:
+            out.future += 1
+            log.warning("panic %s is stamped %s, in the future: not alerted", p["panic_id"], p["pressed_at"])
+            continue
         near = list(zip(p["cameras"][:nearest], p["distances"][:nearest], strict=True))
         first = near[0][0]
         evidence = {
@@ -82,7 +93,6 @@ def raise_panic_alerts(engine: AlertEngine, *, nearest: int = NEAREST) -> PanicR
         if tr is not None:
             out.transitions.append(tr)
         out.presses += 1
-        latest = max(latest, as_utc(p["requested_at"]))
         log.info("panic %s -> alert at camera %s (%s)", p["panic_id"], first, json.dumps(evidence["cameras"]))
     out.cursor = latest.isoformat()
     ops.set_kv(CURSOR_KEY, out.cursor)

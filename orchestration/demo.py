@@ -102,6 +102,8 @@ def demo_panic_request(camera_id: str, rows: list[dict[str, Any]]) -> Any:
 
     import pyarrow as pa
 
+    from ingest.jaki.signals import PRIORITY_REQUEST_SCHEMA
+
     cam = next((r for r in rows if r["camera_id"] == camera_id), {})
     now = datetime.now(UTC)
     return pa.Table.from_pylist(
@@ -111,12 +113,7 @@ def demo_panic_request(camera_id: str, rows: list[dict[str, Any]]) -> Any:
              "radius_m": 300.0, "priority": 1, "reason": "panic button (crime) 25 m away", "status": "pending",
              "requested_at": now}
         ],
-        schema=pa.schema(
-            [("request_id", pa.string()), ("camera_id", pa.string()), ("panic_id", pa.string()),
-             ("pressed_at", pa.timestamp("us", "UTC")), ("kelurahan_code", pa.string()), ("kind", pa.string()),
-             ("distance_m", pa.float64()), ("radius_m", pa.float64()), ("priority", pa.int32()),
-             ("reason", pa.string()), ("status", pa.string()), ("requested_at", pa.timestamp("us", "UTC"))]
-        ),
+        schema=PRIORITY_REQUEST_SCHEMA,
     )  # fmt: skip
 
 

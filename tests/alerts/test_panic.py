@@ -75,3 +75,19 @@ def test_a_panic_press_alerts_police_and_satpol_pp_with_blurred_keyframes(
     assert {p.parent.name for p in outbox.rglob("*.cap.xml")} == {"polisi", "satpolpp"}
     (alert,) = list_alerts(ops)
     assert alert["hazard"] == "panic" and alert["camera_id"] == "cam-crowd"
+
+
+@pytest.mark.parametrize(
+    ("pressed_after_now", "alerted"),
+    [(timedelta(minutes=-30), True), (timedelta(minutes=4), True), (timedelta(hours=3), False)],
+)
+def test_a_press_stamped_in_the_future_is_not_alerted(
+    seeded: Lake, ops: OpsDB, pressed_after_now: timedelta, alerted: bool
+) -> None:
+    now = T0 + timedelta(hours=1)
+    _requests(seeded, "p-future", [("cam-crowd", 40.0)], now + pressed_after_now)
+    engine = AlertEngine(ops, seeded, cap_settings=CapSettings(public_base_url="https://data.example/"))
+    res = raise_panic_alerts(engine, now=now)
+    assert (res.presses, res.future) == ((1, 0) if alerted else (0, 1))
+    assert len(transitions(ops)) == (1 if alerted else 0)
+    assert raise_panic_alerts(engine, now=now + timedelta(days=1)).presses == 0  # skipped once, never replayed
