@@ -3,7 +3,8 @@
 ``public``   open data and the public risk map (no sign-in needed)
 ``analyst``  every non-personal view: cameras, kelurahan, alerts, Jaki, planning, data quality
 ``operator`` an analyst who may also acknowledge alerts and cancel them with a reason
-``admin``    an operator who may also manage subscriptions, cameras, users and read the audit log
+``admin``    an operator who may also manage subscriptions, cameras, users, the webhook allow-list and
+             read the audit log
 
 Roles are ordered: each includes everything the one before it may do.
 """
@@ -47,6 +48,7 @@ class Permission(StrEnum):
     VIEW_REGISTRY = "view_registry"  # the camera registry page: who changed which camera
     MANAGE_CAMERAS = "manage_cameras"
     MANAGE_USERS = "manage_users"
+    MANAGE_WEBHOOK_ALLOWLIST = "manage_webhook_allowlist"  # private networks webhooks may reach (SSRF)
     VIEW_AUDIT = "view_audit"
 
 
@@ -60,6 +62,7 @@ MIN_ROLE: dict[Permission, Role] = {
     Permission.VIEW_REGISTRY: Role.OPERATOR,
     Permission.MANAGE_CAMERAS: Role.ADMIN,
     Permission.MANAGE_USERS: Role.ADMIN,
+    Permission.MANAGE_WEBHOOK_ALLOWLIST: Role.ADMIN,
     Permission.VIEW_AUDIT: Role.ADMIN,
 }
 

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -78,22 +78,33 @@ class WebhookPolicy:
     """Which webhook targets are acceptable.
 
     Targets must resolve to public addresses only. The one way to a private, loopback or link-local
-    target in production is ``allowlist``: networks (``10.20.0.0/16``) or host names an administrator
-    names in the settings (``PANTAU_WEBHOOK_ALLOWLIST``). ``allow_private`` lifts the check entirely
-    (development and tests on loopback, ``PANTAU_ALLOW_PRIVATE_WEBHOOKS``).
+    target is the admin allow-list (``alerts.allowlist``: networks such as ``10.20.0.0/16`` or host
+    names, each added by an administrator with a reason and audited). ``allowlist_source`` reads that
+    list when a target is checked, so an entry removed stops deliveries at once; ``allowlist`` holds
+    entries fixed in code (the pure tests of this module).
     """
 
     allowed_schemes: tuple[str, ...] = ("https",)
-    allow_private: bool = False
     timeout_s: float = 10.0
     replay_window_s: int = 300
     allowlist: tuple[str, ...] = ()
+    allowlist_source: Callable[[], Sequence[str]] | None = field(default=None, compare=False, repr=False)
 
-    def allows(self, host: str, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    def entries(self) -> tuple[str, ...]:
+        """The allow-list now: the fixed entries and, when there is a source, what it holds."""
+        live = tuple(self.allowlist_source()) if self.allowlist_source is not None else ()
+        return tuple(self.allowlist) + live
+
+    def allows(
+        self,
+        host: str,
+        addr: ipaddress.IPv4Address | ipaddress.IPv6Address,
+        entries: Sequence[str] | None = None,
+    ) -> bool:
         """True when ``addr`` (resolved from ``host``) may be connected to."""
-        if self.allow_private or is_public(addr):
+        if is_public(addr):
             return True
-        for entry in self.allowlist:
+        for entry in self.entries() if entries is None else entries:
             entry = entry.strip().lower()
             if not entry:
                 continue
@@ -159,10 +170,14 @@ def resolve_webhook(url: str, policy: WebhookPolicy = WebhookPolicy()) -> Webhoo
     except (socket.gaierror, UnicodeError) as exc:
         raise ValueError(f"webhook host {host!r} does not resolve: {exc.__class__.__name__}") from exc
     addrs = []
+    entries = policy.entries()  # read once per check (the admin allow-list may live in the ops DB)
     for info in infos:
         addr = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if not policy.allows(host, addr):
-            raise ValueError(f"webhook host {host!r} resolves to non-public address {addr}")
+        if not policy.allows(host, addr, entries):
+            raise ValueError(
+                f"webhook host {host!r} resolves to non-public address {addr}"
+                " (an administrator may allow a private network: pantau webhooks allow)"
+            )
         addrs.append(str(addr))
     if not addrs:
         raise ValueError(f"webhook host {host!r} does not resolve")

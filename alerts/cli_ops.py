@@ -8,7 +8,8 @@ from typing import Any
 from rich.table import Table
 
 from access.roles import Principal, Role
-from alerts.channels import ChannelRegistry, SmtpConfig, WebhookPolicy
+from alerts.allowlist import allow_webhook_target, disallow_webhook_target, list_webhook_allowlist, webhook_policy
+from alerts.channels import ChannelRegistry, SmtpConfig
 from alerts.db import OpsDB
 from alerts.lifecycle import AlertLifecycle, TransitionResult, list_alerts
 from alerts.outbox import Dispatcher, DispatchStats, RetryPolicy, outbox_counts
@@ -29,16 +30,6 @@ def cli_principal(name: str) -> Principal:
     return Principal((name or os_user).strip() or os_user, Role.ADMIN, f"cli:{os_user}"[:32])
 
 
-def webhook_policy(
-    allow_private_webhooks: bool = False, allow_http: bool = False, allowlist: tuple[str, ...] = ()
-) -> WebhookPolicy:
-    return WebhookPolicy(
-        allowed_schemes=("https", "http") if allow_http else ("https",),
-        allow_private=allow_private_webhooks,
-        allowlist=tuple(allowlist),
-    )
-
-
 def subscribe_add(
     ops_db_url: str,
     *,
@@ -55,10 +46,8 @@ def subscribe_add(
     min_level: str = "Waspada",
     fmt: str = "json",
     secret: str | None = None,
-    allow_private_webhooks: bool = False,
     allow_http: bool = False,
     by: str = "",
-    allowlist: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Add a subscription; returns the stored row (including a generated webhook secret)."""
     ops = OpsDB(ops_db_url)
@@ -81,7 +70,7 @@ def subscribe_add(
         return add_subscription(
             ops,
             spec,
-            webhook_policy=webhook_policy(allow_private_webhooks, allow_http, allowlist),
+            webhook_policy=webhook_policy(ops, allow_http=allow_http),
             by=cli_principal(by),
         )
     finally:
@@ -181,13 +170,12 @@ def alerts_dispatch(
     smtp_host: str = "127.0.0.1",
     smtp_port: int = 25,
     mqtt_broker: str = "mqtt://127.0.0.1:1883",
-    allow_private_webhooks: bool = False,
     allow_http: bool = False,
 ) -> tuple[DispatchStats, dict[str, int]]:
     """Deliver everything due now from the outbox; returns stats and outbox counts by state."""
     ops = OpsDB(ops_db_url)
     channels = ChannelRegistry.default(
-        webhook_policy=webhook_policy(allow_private_webhooks, allow_http),
+        webhook_policy=webhook_policy(ops, allow_http=allow_http),
         smtp=SmtpConfig(host=smtp_host, port=smtp_port),
         mqtt_broker=mqtt_broker,
         outbox_dir=outbox_dir,
@@ -198,4 +186,29 @@ def alerts_dispatch(
     finally:
         d.close()
         channels.close()
+        ops.dispose()
+
+
+def allowlist_add(ops_db_url: str, entry: str, *, reason: str, by: str = "") -> dict[str, Any]:
+    """``pantau webhooks allow``: an audited admin action."""
+    ops = OpsDB(ops_db_url)
+    try:
+        return allow_webhook_target(ops, entry, by=cli_principal(by), reason=reason)
+    finally:
+        ops.dispose()
+
+
+def allowlist_remove(ops_db_url: str, entry: str, *, reason: str = "", by: str = "") -> bool:
+    ops = OpsDB(ops_db_url)
+    try:
+        return disallow_webhook_target(ops, entry, by=cli_principal(by), reason=reason)
+    finally:
+        ops.dispose()
+
+
+def allowlist_list(ops_db_url: str) -> list[dict[str, Any]]:
+    ops = OpsDB(ops_db_url)
+    try:
+        return list_webhook_allowlist(ops)
+    finally:
         ops.dispose()

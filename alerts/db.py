@@ -159,6 +159,16 @@ escalations_t = sa.Table(
     sa.Column("reason", sa.Text),
 )
 
+# the admin allow-list: the one way a webhook may reach a private, loopback or link-local address
+webhook_allowlist_t = sa.Table(
+    "webhook_allowlist",
+    metadata,
+    sa.Column("entry", sa.String(253), primary_key=True),  # a network (CIDR, normalised) or a host name
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("added_by", sa.String(200), nullable=False),
+    sa.Column("added_at", UTCDateTime, nullable=False),
+)
+
 kv_t = sa.Table(
     "alert_kv",
     metadata,

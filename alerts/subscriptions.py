@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from access.audit import principal_role, record_audit
 from access.roles import SYSTEM, Permission, Principal, require
+from alerts.allowlist import webhook_policy as allowlist_policy
 from alerts.channels import CHANNELS, WebhookPolicy, validate_webhook_url
 from alerts.db import OpsDB, subscriptions_t
 from alerts.models import AGENCIES, HAZARDS, Level, utcnow
@@ -72,17 +73,18 @@ def add_subscription(
     ops: OpsDB,
     spec: SubscriptionSpec,
     *,
-    webhook_policy: WebhookPolicy = WebhookPolicy(),
+    webhook_policy: WebhookPolicy | None = None,
     by: Principal = SYSTEM,
     source: str = "",
 ) -> dict[str, Any]:
     """Validate and store a subscription (admins only), audited in the same transaction.
 
     ``by`` is the signed-in principal; the default is an internal caller (set-up, demo), audited
-    as role ``system``. The webhook secret is never written to the audit log.
+    as role ``system``. The webhook secret is never written to the audit log. Without a
+    ``webhook_policy`` a webhook target must be https and public or on the admin allow-list.
     """
     require(by.role, Permission.MANAGE_SUBSCRIPTIONS, by.name)
-    spec.validate(webhook_policy)
+    spec.validate(webhook_policy or allowlist_policy(ops))
     row = asdict(spec)
     row["min_level"] = Level.parse(spec.min_level).label
     if spec.channel == "webhook" and not row["secret"]:
@@ -132,7 +134,7 @@ def remove_subscription(ops: OpsDB, subscription_id: str, *, by: Principal = SYS
 
 
 def ensure_agency_subscriptions(
-    ops: OpsDB, targets: dict[str, tuple[str, str]], *, webhook_policy: WebhookPolicy = WebhookPolicy()
+    ops: OpsDB, targets: dict[str, tuple[str, str]], *, webhook_policy: WebhookPolicy | None = None
 ) -> list[dict[str, Any]]:
     """Make sure each agency (code -> (channel, target)) has an active subscription for its hazards.
 

@@ -38,7 +38,7 @@ from warehouse.lake import MIGRATIONS_DIR, Lake, LakeConfig
 from warehouse.migrations import migrate
 
 SECRET = "bench-secret"
-POLICY = WebhookPolicy(allowed_schemes=("http",), allow_private=True)
+POLICY = WebhookPolicy(allowed_schemes=("http",), allowlist=("127.0.0.1/32",))  # the loopback receivers
 SCORES_DDL = (
     "CREATE TABLE IF NOT EXISTS frame_scores (camera_id VARCHAR, captured_at TIMESTAMPTZ, batch_id VARCHAR,"
     " fire DOUBLE, smoke DOUBLE, flood DOUBLE, flood_depth_class INTEGER, persons DOUBLE, crowd_density DOUBLE,"

@@ -264,7 +264,6 @@ class Smoke:
             "PANTAU_CELERY_BACKEND": "rpc://",
             "PANTAU_CELERY_QUEUE": self.queue,
             "PANTAU_OPEN_DATA_BASE_URL": self.api + "/",
-            "PANTAU_ALLOW_PRIVATE_WEBHOOKS": "true",  # the agency endpoint is on loopback here
             "PANTAU_ALLOW_HTTP_WEBHOOKS": "true",
             "PANTAU_LOG_FORMAT": "text",
             "DAGSTER_HOME": str(home),
@@ -328,6 +327,11 @@ class Smoke:
         )  # fmt: skip
         wait_for("simulator", lambda: self.p.up("simulator") and "faults: POST" in self.p.log("simulator"), 120)
         rows = self._register_cameras(n, duration)
+        self.p.run(  # the agency endpoint is on loopback here: an audited admin allow-list entry, not a switch
+            "webhooks-allow",
+            ["pantau", "webhooks", "allow", "127.0.0.1/32", "--reason", "smoke test agency endpoint on loopback",
+             "--by", "smoke-admin"],
+        )  # fmt: skip
         self.p.run(
             "subscribe",
             ["pantau", "subscribe", "add", "--name", "BPBD smoke", "--channel", "webhook", "--target", webhook.url,

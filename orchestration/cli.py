@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestration.cli_cameras import cameras_app
+from orchestration.cli_webhooks import webhooks_app
 from orchestration.settings import PantauSettings, load_settings
 
 app = typer.Typer(
@@ -561,6 +562,7 @@ app.add_typer(subscribe_app, name="subscribe")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(users_app, name="users")
 app.add_typer(cameras_app, name="cameras")
+app.add_typer(webhooks_app, name="webhooks")
 ByOpt = Annotated[str, typer.Option("--by", help="Who makes the change (recorded in the audit log; default: OS user)")]
 
 
@@ -629,8 +631,7 @@ def subscribe_add(
             s.resolved_ops_db_url(), name=name, channel=channel.value, target=target, kind=kind.value,
             hazard=hazard.value if hazard else None, area_type=area_type.value if area_type else None,
             area_code=area_code, lat=lat, lon=lon, radius_m=radius_m, min_level=min_level.value, fmt=fmt.value,
-            secret=secret, allow_private_webhooks=s.allow_private_webhooks, allow_http=s.allow_http_webhooks, by=by,
-            allowlist=s.webhook_allowlist,
+            secret=secret, allow_http=s.allow_http_webhooks, by=by,
         )  # fmt: skip
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -726,8 +727,7 @@ def alerts_dispatch(data_dir: DataDirOpt = None) -> None:
     s = _settings(data_dir)
     stats, counts = dispatch(
         s.resolved_ops_db_url(), outbox_dir=str(Path(s.data_dir) / "outbox"), smtp_host=s.smtp_host,
-        smtp_port=s.smtp_port, mqtt_broker=s.mqtt_broker, allow_private_webhooks=s.allow_private_webhooks,
-        allow_http=s.allow_http_webhooks,
+        smtp_port=s.smtp_port, mqtt_broker=s.mqtt_broker, allow_http=s.allow_http_webhooks,
     )  # fmt: skip
     console.print(stats)
     console.print(counts)

@@ -15,7 +15,8 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from alerts.ack import AckLinks
-from alerts.channels import ChannelRegistry, SmtpConfig, WebhookPolicy
+from alerts.allowlist import webhook_policy
+from alerts.channels import ChannelRegistry, SmtpConfig
 from alerts.db import OpsDB
 from alerts.outbox import Dispatcher, DispatchStats, RetryPolicy
 from orchestration.settings import PantauSettings, load_settings
@@ -76,7 +77,6 @@ class AlertsOpsResource(SettingsResource):
     """
 
     ops_db_url: str = ""
-    allow_private_webhooks: bool | None = None
     allow_http_webhooks: bool | None = None
     smtp_host: str = ""
     smtp_port: int = 0
@@ -97,9 +97,8 @@ class AlertsOpsResource(SettingsResource):
         """The settings with this resource's set fields applied over them."""
         texts = ("ops_db_url", "smtp_host", "smtp_sender", "mqtt_broker")
         update: dict[str, object] = {f: getattr(self, f) for f in texts if getattr(self, f)}
-        for flag in ("allow_private_webhooks", "allow_http_webhooks"):
-            if getattr(self, flag) is not None:
-                update[flag] = getattr(self, flag)
+        if self.allow_http_webhooks is not None:
+            update["allow_http_webhooks"] = self.allow_http_webhooks
         if self.smtp_port:
             update["smtp_port"] = self.smtp_port
         return self.get().model_copy(update=update)
@@ -110,13 +109,11 @@ class AlertsOpsResource(SettingsResource):
     def get_ops(self) -> OpsDB:
         return OpsDB(self.url())
 
-    def channels(self) -> ChannelRegistry:
+    def channels(self, ops: OpsDB) -> ChannelRegistry:
+        """The delivery channels; webhooks reach private addresses only through the admin allow-list in ``ops``."""
         s = self.resolved()
-        schemes = ("https", "http") if s.allow_http_webhooks else ("https",)
         return ChannelRegistry.default(
-            webhook_policy=WebhookPolicy(
-                allowed_schemes=schemes, allow_private=s.allow_private_webhooks, allowlist=s.webhook_allowlist
-            ),
+            webhook_policy=webhook_policy(ops, allow_http=s.allow_http_webhooks),
             smtp=SmtpConfig(
                 host=s.smtp_host,
                 port=s.smtp_port,
@@ -131,7 +128,7 @@ class AlertsOpsResource(SettingsResource):
 
     def dispatch(self, ops: OpsDB, budget_s: float = DISPATCH_BUDGET_S) -> DispatchStats:
         """Deliver what is due now, within a time budget (the rest waits for the retry sensor)."""
-        channels = self.channels()
+        channels = self.channels(ops)
         dispatcher = Dispatcher(ops, channels, RetryPolicy(max_attempts=self.max_attempts), ack_links=self.ack_links())
         total = DispatchStats()
         deadline = time.monotonic() + budget_s

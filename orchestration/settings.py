@@ -92,10 +92,6 @@ class PantauSettings(BaseSettings):
     s3_region: str = "us-east-1"
     salt: SecretStr = Field(SecretStr("change-me-in-production"), description="secret salt for hashing Jaki user ids")
     ops_db_url: str = Field("", description="SQLAlchemy URL of the operational DB; default sqlite in data_dir")
-    allow_private_webhooks: bool = Field(False, description="development only: webhooks to any address (loopback)")
-    webhook_allowlist: tuple[str, ...] = Field(
-        (), description="networks (CIDR) or host names webhooks may reach although they are not public"
-    )
     allow_http_webhooks: bool = False
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

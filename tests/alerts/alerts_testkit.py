@@ -12,10 +12,21 @@ from typing import Any
 
 import pyarrow as pa
 
-from alerts.channels import IDEMPOTENCY_HEADER, WebhookVerificationError, verify_webhook
+from access.roles import Principal, Role
+from alerts.allowlist import allow_webhook_target, webhook_policy
+from alerts.channels import IDEMPOTENCY_HEADER, WebhookPolicy, WebhookVerificationError, verify_webhook
+from alerts.db import OpsDB
 from warehouse.lake import Lake
 
 T0 = datetime(2026, 1, 15, 8, 0, 0, tzinfo=UTC)
+TEST_ADMIN = Principal("test-admin", Role.ADMIN, "cli")
+
+
+def loopback(ops: OpsDB) -> WebhookPolicy:
+    """Put the loopback receivers on the admin allow-list of ``ops`` (an audited admin action, once) and return
+    the production policy that reads it, with http allowed (the receivers speak plain HTTP)."""
+    allow_webhook_target(ops, "127.0.0.1/32", by=TEST_ADMIN, reason="loopback test receiver")
+    return webhook_policy(ops, allow_http=True)
 
 
 def square_geometry(lon: float, lat: float, d: float = 0.01, points_per_side: int = 50) -> str:

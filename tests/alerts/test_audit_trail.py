@@ -74,9 +74,9 @@ def test_subscriptions_only_by_admins_and_audited_without_secrets(ops: OpsDB) ->
         with pytest.raises(AccessDenied):
             add_subscription(ops, SPEC, by=who)
     assert list_subscriptions(ops) == [] and query_audit(ops) == []
-    from alerts.channels import WebhookPolicy
+    from alerts_testkit import loopback
 
-    row = add_subscription(ops, HOOK, by=ADMIN, source="dashboard", webhook_policy=WebhookPolicy(allow_private=True))
+    row = add_subscription(ops, HOOK, by=ADMIN, source="dashboard", webhook_policy=loopback(ops))
     with pytest.raises(AccessDenied):
         remove_subscription(ops, row["subscription_id"], by=OPERATOR)
     assert remove_subscription(ops, row["subscription_id"], by=ADMIN)

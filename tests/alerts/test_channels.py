@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alerts_testkit import T0, WebhookReceiver, open_alert
+from alerts_testkit import T0, WebhookReceiver, loopback, open_alert
 
 from alerts.cap import validate_cap
 from alerts.channels import (
@@ -28,8 +28,8 @@ from alerts.db import OpsDB
 from alerts.outbox import Dispatcher, RetryPolicy, outbox_counts
 from alerts.subscriptions import SubscriptionSpec, add_subscription
 
-LOOPBACK = WebhookPolicy(allowed_schemes=("http", "https"), allow_private=True)
 SECRET = "s3cret-for-tests"
+LOOPBACK_ALLOWED = WebhookPolicy(allowed_schemes=("http", "https"), allowlist=("127.0.0.1/32",))
 
 
 def _headers(body: bytes, ts: int, secret: str = SECRET) -> dict[str, str]:
@@ -81,7 +81,7 @@ def test_verify_webhook_rejects_replay_inside_window() -> None:
     [
         ("https://93.184.216.34/hook", WebhookPolicy(), True),
         ("http://93.184.216.34/hook", WebhookPolicy(), False),  # scheme not allowed
-        ("ftp://93.184.216.34/hook", LOOPBACK, False),
+        ("ftp://93.184.216.34/hook", LOOPBACK_ALLOWED, False),
         ("https://127.0.0.1/hook", WebhookPolicy(), False),  # loopback refused
         ("https://localhost/hook", WebhookPolicy(), False),
         ("https://10.1.2.3/hook", WebhookPolicy(), False),  # private
@@ -89,7 +89,7 @@ def test_verify_webhook_rejects_replay_inside_window() -> None:
         ("https://169.254.169.254/latest/meta-data", WebhookPolicy(), False),  # link-local (cloud metadata)
         ("https://[::1]/hook", WebhookPolicy(), False),
         ("https://user:pw@93.184.216.34/hook", WebhookPolicy(), False),
-        ("http://127.0.0.1:8080/hook", LOOPBACK, True),  # explicitly allowed in settings
+        ("http://127.0.0.1:8080/hook", LOOPBACK_ALLOWED, True),  # on the allow-list
     ],
 )
 def test_validate_webhook_url(url: str, policy: WebhookPolicy, ok: bool) -> None:
@@ -101,7 +101,7 @@ def test_validate_webhook_url(url: str, policy: WebhookPolicy, ok: bool) -> None
 
 
 def _dispatch(ops: OpsDB, **registry_kwargs: Any) -> Any:
-    channels = ChannelRegistry.default(webhook_policy=LOOPBACK, **registry_kwargs)
+    channels = ChannelRegistry.default(webhook_policy=loopback(ops), **registry_kwargs)
     d = Dispatcher(ops, channels, RetryPolicy(max_attempts=3, base_s=0.05), concurrency=2)
     try:
         return d.run_until_idle()
@@ -124,7 +124,7 @@ def test_webhook_signed_delivery_verified_by_receiver(ops: OpsDB, fmt: str) -> N
                 format=fmt,
                 secret=SECRET,
             ),
-            webhook_policy=LOOPBACK,
+            webhook_policy=loopback(ops),
         )
         tr = open_alert(ops)
         stats = _dispatch(ops)
@@ -270,7 +270,7 @@ def test_apprise_failure_is_retried_then_dead(ops: OpsDB) -> None:
 
         from alerts.models import utcnow
 
-        channels = ChannelRegistry.default(webhook_policy=LOOPBACK)
+        channels = ChannelRegistry.default(webhook_policy=loopback(ops))
         d = Dispatcher(ops, channels, RetryPolicy(max_attempts=2))
         for i in range(3):
             d.run_once(now=utcnow() + timedelta(hours=i + 1))
@@ -292,7 +292,7 @@ def test_outbox_folder_channel_is_idempotent(ops: OpsDB, tmp_path: Path) -> None
     from alerts.channels import OutboxFolderChannel
     from alerts.outbox import _message
 
-    channels = ChannelRegistry.default(webhook_policy=LOOPBACK)
+    channels = ChannelRegistry.default(webhook_policy=loopback(ops))
     d = Dispatcher(ops, channels)
     from alerts.db import deliveries_t
 

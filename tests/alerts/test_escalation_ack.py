@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 import requests
 import sqlalchemy as sa
-from alerts_testkit import WebhookReceiver, open_alert
+from alerts_testkit import WebhookReceiver, loopback, open_alert
 from lxml import etree
 
 from alerts.ack import AckClaims, make_ack_token
 from alerts.cap import ATOM_NS, validate_cap
-from alerts.channels import ChannelRegistry, WebhookPolicy
+from alerts.channels import ChannelRegistry
 from alerts.db import OpsDB, alerts_t, deliveries_t, transitions_t
 from alerts.escalation import EscalationPolicy, escalate_due
 from alerts.export import publish_cap_and_feed
@@ -33,7 +33,6 @@ from warehouse.object_store import LocalObjectStore
 SECRET = "test-ack-secret"
 # escalation runs on the wall clock from the first delivery: alerts of these tests open now
 T0 = datetime.now(UTC).replace(microsecond=0)
-LOOPBACK = WebhookPolicy(allowed_schemes=("http", "https"), allow_private=True)
 
 
 def _port() -> int:
@@ -61,19 +60,19 @@ def test_escalation_and_link_acknowledgement_end_to_end(ops: OpsDB, tmp_path: Pa
         add_subscription(
             ops,
             SubscriptionSpec(name="Gulkarmat piket", kind="agency", hazard="fire", channel="webhook", target=duty.url),
-            webhook_policy=LOOPBACK,
+            webhook_policy=loopback(ops),
         )
         add_subscription(
             ops,
             SubscriptionSpec(name="Kepala Gulkarmat", kind="agency", hazard="fire", channel="webhook",
                              target=chief.url, escalation_tier=1),
-            webhook_policy=LOOPBACK,
+            webhook_policy=loopback(ops),
         )  # fmt: skip
         tr = open_alert(ops, level="Awas", at=T0)
         from alerts.ack import AckLinks
 
         links = AckLinks(SECRET, base, ttl=timedelta(hours=1))
-        d = Dispatcher(ops, ChannelRegistry.default(webhook_policy=LOOPBACK), RetryPolicy(), ack_links=links)
+        d = Dispatcher(ops, ChannelRegistry.default(webhook_policy=loopback(ops)), RetryPolicy(), ack_links=links)
         try:
             d.run_until_idle()
             first = _bodies(duty)

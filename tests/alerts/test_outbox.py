@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alerts_testkit import WebhookReceiver, open_alert
+from alerts_testkit import WebhookReceiver, loopback, open_alert
 
 from alerts.channels import ChannelRegistry, WebhookPolicy
 from alerts.db import OpsDB, deliveries_t
@@ -22,7 +22,6 @@ from alerts.models import utcnow
 from alerts.outbox import Dispatcher, RetryPolicy, outbox_counts
 from alerts.subscriptions import SubscriptionSpec, add_subscription, list_subscriptions
 
-LOOPBACK = WebhookPolicy(allowed_schemes=("http", "https"), allow_private=True)
 SECRET = "outbox-secret"
 
 
@@ -52,11 +51,11 @@ def test_endpoint_down_retries_then_dead_letter(ops: OpsDB) -> None:
     add_subscription(
         ops,
         SubscriptionSpec(name="Gulkarmat", kind="agency", hazard="fire", channel="webhook", target=url),
-        webhook_policy=LOOPBACK,
+        webhook_policy=loopback(ops),
     )
     open_alert(ops)
     policy = RetryPolicy(max_attempts=4, base_s=10.0)
-    d = Dispatcher(ops, ChannelRegistry.default(webhook_policy=LOOPBACK), policy, seed=1)
+    d = Dispatcher(ops, ChannelRegistry.default(webhook_policy=loopback(ops)), policy, seed=1)
     history = []
     clock = utcnow()
     for _ in range(6):
@@ -81,10 +80,10 @@ def test_flaky_endpoint_delivers_after_retries(ops: OpsDB) -> None:
             SubscriptionSpec(
                 name="BPBD", kind="agency", hazard="fire", channel="webhook", target=rx.url, secret=SECRET
             ),
-            webhook_policy=LOOPBACK,
+            webhook_policy=loopback(ops),
         )
         open_alert(ops)
-        d = Dispatcher(ops, ChannelRegistry.default(webhook_policy=LOOPBACK), RetryPolicy(max_attempts=5))
+        d = Dispatcher(ops, ChannelRegistry.default(webhook_policy=loopback(ops)), RetryPolicy(max_attempts=5))
         for i in range(4):
             d.run_once(now=utcnow() + timedelta(hours=i))
         d.close()
@@ -98,10 +97,10 @@ def test_permanent_error_goes_straight_to_dead_letter(ops: OpsDB) -> None:
         add_subscription(
             ops,
             SubscriptionSpec(name="X", kind="agency", hazard="fire", channel="webhook", target=rx.url),
-            webhook_policy=LOOPBACK,
+            webhook_policy=loopback(ops),
         )
         open_alert(ops)
-        d = Dispatcher(ops, ChannelRegistry.default(webhook_policy=LOOPBACK))
+        d = Dispatcher(ops, ChannelRegistry.default(webhook_policy=loopback(ops)))
         d.run_once()
         d.close()
     assert outbox_counts(ops) == {"dead": 1}
@@ -111,7 +110,7 @@ def test_refused_target_is_dead_lettered_at_send_time(ops: OpsDB) -> None:
     add_subscription(
         ops,
         SubscriptionSpec(name="X", kind="agency", hazard="fire", channel="webhook", target="http://127.0.0.1:9/hook"),
-        webhook_policy=LOOPBACK,
+        webhook_policy=loopback(ops),
     )
     open_alert(ops)
     d = Dispatcher(ops, ChannelRegistry.default(webhook_policy=WebhookPolicy()))  # production policy
@@ -124,11 +123,12 @@ def test_refused_target_is_dead_lettered_at_send_time(ops: OpsDB) -> None:
 DISPATCH_SCRIPT = textwrap.dedent(
     """
     import sys, threading
-    from alerts.channels import ChannelRegistry, WebhookPolicy
+    from alerts.allowlist import webhook_policy
+    from alerts.channels import ChannelRegistry
     from alerts.db import OpsDB
     from alerts.outbox import Dispatcher, RetryPolicy
     ops = OpsDB(sys.argv[1])
-    d = Dispatcher(ops, ChannelRegistry.default(webhook_policy=WebhookPolicy(("http",), allow_private=True)),
+    d = Dispatcher(ops, ChannelRegistry.default(webhook_policy=webhook_policy(ops, allow_http=True)),
                    RetryPolicy(claim_lease_s=3600), worker_id="doomed", concurrency=1)
     print("started", flush=True)
     d.run_forever(threading.Event(), poll_s=0.05, limit=5)
@@ -145,7 +145,7 @@ def test_restart_during_delivery_delivers_everything_once_per_key(ops: OpsDB, tm
                 SubscriptionSpec(
                     name=f"sub{i}", kind="agency", hazard="fire", channel="webhook", target=rx.url, secret=SECRET
                 ),
-                webhook_policy=LOOPBACK,
+                webhook_policy=loopback(ops),
             )
         for i in range(n_alerts):
             open_alert(ops, camera_id=f"cam-{i}")
@@ -171,7 +171,7 @@ def test_restart_during_delivery_delivers_everything_once_per_key(ops: OpsDB, tm
         assert states.get("sent", 0) < len(keys)  # some rows were sent but not yet recorded, or unsent
         # restart: a new dispatcher; rows claimed by the dead one come back once their lease expires
         d = Dispatcher(
-            ops, ChannelRegistry.default(webhook_policy=LOOPBACK), RetryPolicy(claim_lease_s=60), worker_id="fresh"
+            ops, ChannelRegistry.default(webhook_policy=loopback(ops)), RetryPolicy(claim_lease_s=60), worker_id="fresh"
         )
         d.run_until_idle(limit=50)
         assert outbox_counts(ops).get("sent", 0) < len(keys)  # the doomed worker's leased rows still wait
@@ -222,7 +222,7 @@ def test_postgres_dispatchers_share_outbox_with_skip_locked(pg_url: str) -> None
                     SubscriptionSpec(
                         name=f"s{i}", kind="agency", hazard="fire", channel="webhook", target=rx.url, secret=SECRET
                     ),
-                    webhook_policy=LOOPBACK,
+                    webhook_policy=loopback(ops),
                 )
             for i in range(10):
                 open_alert(ops, camera_id=f"pg-cam-{i}")
@@ -230,7 +230,9 @@ def test_postgres_dispatchers_share_outbox_with_skip_locked(pg_url: str) -> None
 
             def run(worker: str) -> None:
                 db = OpsDB(pg_url, create=False)
-                d = Dispatcher(db, ChannelRegistry.default(webhook_policy=LOOPBACK), worker_id=worker, concurrency=2)
+                d = Dispatcher(
+                    db, ChannelRegistry.default(webhook_policy=loopback(db)), worker_id=worker, concurrency=2
+                )
                 stats.append(d.run_until_idle(limit=3))
                 d.close()
                 db.dispose()

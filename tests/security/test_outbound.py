@@ -1,4 +1,5 @@
-"""Outbound deliveries as an attacker would abuse them: DNS rebinding, redirects to internal addresses,
+"""Outbound deliveries as an attacker would abuse them: DNS rebinding, redirects to internal addresses, the admin
+allow-list (the only way to a private target),
 targets that turn private after they were checked, replayed and tampered webhooks, and secrets that
 must never surface in logs, delivery errors or the lake. Real HTTP receivers on loopback addresses,
 real SMTP (aiosmtpd), the real dispatcher and export."""
@@ -9,7 +10,10 @@ import http.server
 import ipaddress
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +22,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from access.audit import query_audit, verify_audit_chain
+from access.roles import AccessDenied, Principal, Role
 from alerts import channels
+from alerts.allowlist import (
+    AllowlistError,
+    allow_webhook_target,
+    disallow_webhook_target,
+    list_webhook_allowlist,
+    normalise_entry,
+    webhook_policy,
+)
 from alerts.channels import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
@@ -33,8 +47,9 @@ from alerts.channels import (
     sign_webhook,
     verify_webhook,
 )
-from alerts.db import OpsDB, deliveries_t
-from alerts.outbox import Dispatcher, RetryPolicy
+from alerts.db import OpsDB, deliveries_t, sqlite_url
+from alerts.outbox import Dispatcher, RetryPolicy, outbox_counts
+from alerts.subscriptions import SubscriptionSpec, add_subscription
 
 MSG = OutboundMessage("idem-1", "d-1", {"alert_id": "a1", "version": 1}, b"<alert/>", "s", "t", ("fire",))
 
@@ -163,8 +178,6 @@ def test_allowlist_is_the_way_to_a_private_target(resolver: list[list[str]]) -> 
 def _ops_with_hook(
     tmp_path: Path, url: str, secret: str, policy: WebhookPolicy, extra: tuple[Any, ...] = ()
 ) -> tuple[OpsDB, str]:
-    import sys
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "alerts"))
     from alerts_testkit import open_alert
 
@@ -316,3 +329,136 @@ def test_planted_secrets_never_reach_logs_errors_or_the_lake(
             assert value not in text, f"{name} found in {where}"
         assert value.encode() not in lake_bytes, f"{name} found in the lake"
     assert "PLANTED" not in caplog.text
+
+
+# -- the admin allow-list: the only way to a private target ------------------------------------------------
+
+ADMIN = Principal("ani", Role.ADMIN, "local")
+OPERATOR = Principal("budi", Role.OPERATOR, "local")
+
+
+@pytest.mark.parametrize(
+    ("entry", "stored"),
+    [
+        ("127.0.0.1", "127.0.0.1/32"),
+        ("10.20.3.4/16", "10.20.0.0/16"),
+        ("10.0.0.0/8", "10.0.0.0/8"),
+        ("fd00:1::/64", "fd00:1::/64"),
+        ("Hooks.BPBD.internal.", "hooks.bpbd.internal"),
+        ("0.0.0.0/0", None),  # the whole address space: a switch, not an exception
+        ("10.0.0.0/7", None),
+        ("::/0", None),
+        ("169.254.0.0/16", None),  # holds the cloud metadata address
+        ("169.254.169.254/32", None),
+        ("fd00:ec2::/64", None),
+        ("", None),
+        ("http://10.0.0.1/", None),
+        ("a b", None),
+        ("1.2.3", None),
+    ],
+)
+def test_entries_are_bounded(entry: str, stored: str | None) -> None:
+    if stored is None:
+        with pytest.raises(AllowlistError):
+            normalise_entry(entry)
+    else:
+        assert normalise_entry(entry) == stored
+
+
+def test_only_admins_change_it_with_a_reason_and_every_change_is_audited(tmp_path: Path) -> None:
+    ops = OpsDB(sqlite_url(str(tmp_path)))
+    try:
+        with pytest.raises(AccessDenied):
+            allow_webhook_target(ops, "10.20.0.0/16", by=OPERATOR, reason="agency LAN")
+        with pytest.raises(AllowlistError, match="why"):
+            allow_webhook_target(ops, "10.20.0.0/16", by=ADMIN, reason="  ")
+        assert list_webhook_allowlist(ops) == [] and query_audit(ops) == []
+
+        allow_webhook_target(ops, "10.20.0.0/16", by=ADMIN, reason="BPBD posko LAN", source="dashboard")
+        allow_webhook_target(ops, "10.20.0.0/16", by=ADMIN, reason="again")  # already there: no second row
+        with pytest.raises(AccessDenied):
+            disallow_webhook_target(ops, "10.20.0.0/16", by=OPERATOR)
+        assert disallow_webhook_target(ops, "10.20.0.0/16", by=ADMIN, reason="posko moved")
+        assert not disallow_webhook_target(ops, "10.20.0.0/16", by=ADMIN)
+        rows = query_audit(ops, target_type="webhook_allowlist")
+        assert [(r["action"], r["actor"], r["role"], r["reason"]) for r in rows] == [
+            ("webhook_allowlist.remove", "ani", "admin", "posko moved"),
+            ("webhook_allowlist.add", "ani", "admin", "BPBD posko LAN"),
+        ]
+        assert json.loads(rows[1]["after"])["entry"] == "10.20.0.0/16" and rows[1]["source"] == "dashboard"
+        assert verify_audit_chain(ops) == 2
+    finally:
+        ops.dispose()
+
+
+def test_a_removed_entry_stops_deliveries_at_once(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "alerts"))
+    from alerts_testkit import open_alert
+
+    ops = OpsDB(sqlite_url(str(tmp_path)))
+    rx = Receiver("127.0.0.1")
+    try:
+        policy = webhook_policy(ops, allow_http=True)
+        hook = SubscriptionSpec(
+            name="Posko", kind="agency", hazard="fire", channel="webhook", target=f"http://127.0.0.1:{rx.port}/hook"
+        )
+        with pytest.raises(ValueError, match="non-public"):
+            add_subscription(ops, hook, by=ADMIN, webhook_policy=policy)
+        allow_webhook_target(ops, "127.0.0.1/32", by=ADMIN, reason="posko receiver on this host")
+        add_subscription(ops, hook, by=ADMIN, webhook_policy=policy)
+        channels = ChannelRegistry.default(webhook_policy=policy)  # built once, as a long-lived dispatcher's
+        d = Dispatcher(ops, channels, RetryPolicy(max_attempts=1))
+        open_alert(ops, camera_id="cam-1")
+        assert d.run_until_idle().sent == 1 and len(rx.requests) == 1
+        disallow_webhook_target(ops, "127.0.0.1/32", by=ADMIN, reason="posko closed")
+        open_alert(ops, camera_id="cam-2")
+        d.run_until_idle()
+        d.close()
+        assert len(rx.requests) == 1
+        assert outbox_counts(ops) == {"sent": 1, "dead": 1}
+    finally:
+        rx.close()
+        ops.dispose()
+
+
+def _pantau(data: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    e = {**os.environ, "PANTAU_DATA_DIR": str(data), "COLUMNS": "200", **env}
+    e.pop("PANTAU_OPS_DB_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args], env=e, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_no_setting_opens_private_targets_only_the_audited_allowlist(tmp_path: Path) -> None:
+    data = tmp_path / "pantau-data"
+    rx = Receiver("127.0.0.1")
+    try:
+        # the removed development switch (and a settings allow-list) are not read: loopback stays refused
+        env = {"PANTAU_ALLOW_PRIVATE_WEBHOOKS": "true", "PANTAU_WEBHOOK_ALLOWLIST": '["127.0.0.0/8"]'}
+        sub = (
+            "subscribe",
+            "add",
+            "--name",
+            "Posko",
+            "--channel",
+            "webhook",
+            "--target",
+            f"http://127.0.0.1:{rx.port}/hook",
+            "--kind",
+            "agency",
+        )
+        refused = _pantau(data, *sub, PANTAU_ALLOW_HTTP_WEBHOOKS="true", **env)
+        assert refused.returncode == 1 and "non-public address 127.0.0.1" in refused.stdout, refused.stdout
+        wide = _pantau(data, "webhooks", "allow", "0.0.0.0/0", "--reason", "everything", "--by", "mallory")
+        assert wide.returncode == 1 and "wider than /8" in wide.stdout
+        allowed = _pantau(data, "webhooks", "allow", "127.0.0.1", "--reason", "posko on loopback", "--by", "ani")
+        assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+        assert _pantau(data, *sub, PANTAU_ALLOW_HTTP_WEBHOOKS="true").returncode == 0
+        listed = _pantau(data, "webhooks", "list").stdout
+        assert "127.0.0.1/32" in listed and "posko on loopback" in listed
+        audit = json.loads(_pantau(data, "audit", "--format", "json").stdout)
+        assert [r["action"] for r in audit] == ["subscription.add", "webhook_allowlist.add"]
+        assert audit[1]["actor"] == "ani" and audit[1]["target_id"] == "127.0.0.1/32"
+        assert audit[1]["reason"] == "posko on loopback" and audit[1]["role"] == "admin"
+    finally:
+        rx.close()
