@@ -38,7 +38,7 @@ def lake_schema(lake: LakeResource) -> dg.MaterializeResult:
             ("fire_incidents_2024", "Fire incidents per kelurahan by cause, 2024"),
             ("flood_extent_2017", "RW polygons flooded in February 2017 (PetaBencana), max depth class"),
             ("flood_reports_2017", "Citizen flood reports of 21 Feb 2017 (point, depth; no text)"),
-            ("facilities", "Hospitals, puskesmas, floodgates and pumps"),
+            ("facilities", "Hospitals, puskesmas, floodgates, pumps and public spaces (RPTRA)"),
             ("water_gate_thresholds", "DSDA water-gate Siaga thresholds"),
             ("hospital_capacity", "Kemenkes RS Online hospital list with beds"),
             ("parking_locations", "Parking locations with capacity"),

@@ -372,6 +372,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "gain": ("Manfaat", "Gain"),
     "coverage_by_layer": ("Cakupan per lapisan", "Coverage per layer"),
     "uncovered_kelurahan": ("Kelurahan dengan cakupan terendah", "Least covered kelurahan"),
+    "public_spaces": ("Ruang publik (RPTRA)", "Public spaces (RPTRA)"),
+    "public_spaces_help": (
+        "Taman dan ruang publik terpadu ramah anak dari geoportal Jakarta Satu; lapisan permintaan `public_space` "
+        "(titik hijau di peta).",
+        "Parks and child-friendly public spaces from the Jakarta Satu geoportal; the `public_space` demand layer "
+        "(green dots on the map).",
+    ),
     # open data
     "open_data_title": ("Data terbuka", "Open data"),
     "no_releases": (

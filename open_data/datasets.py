@@ -331,7 +331,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         name="placement_recommendations",
         title="Recommended sites for new CCTV cameras",
         description="Ranked candidate sites where a new camera would cover the most unwatched flood, fire and "
-        "crowd risk, with the gain per risk layer and the method that chose them.",
+        "crowd risk and public spaces, with the gain per risk layer and the method that chose them.",
         variants=(Variant(("placement_candidates",), PLACEMENT, curated=False),),
         formats=("csv", "parquet", "geojson"),
         fields={
@@ -343,7 +343,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
             "gain_total": "Risk-weighted coverage gained.",
         },
         keywords=("planning", "cctv", "coverage"),
-        sources=("pantau", "jakarta_boundaries"),
+        sources=("pantau", "jakarta_boundaries", "jakartasatu_rptra"),
     ),
 )
 

@@ -91,6 +91,14 @@ SOURCES: dict[str, Source] = {
         "Parking location names and coordinates: Satu Data Jakarta (Dishub DKI Jakarta, UP Perparkiran); "
         "no licence stated upstream.",
     ),
+    "jakartasatu_rptra": Source(
+        "jakartasatu_rptra",
+        "Jakarta Satu geoportal — RPTRA (ruang publik terpadu ramah anak), layer RPTRA_DKI_Jakarta",
+        "https://jakartasatu.jakarta.go.id/server/rest/services/RPTRA_DKI_Jakarta/FeatureServer/2",
+        UNSTATED,
+        "Public-space locations (RPTRA): Pemerintah Provinsi DKI Jakarta, Jakarta Satu geoportal; no licence "
+        "stated upstream. Used as a planning demand layer; the points are not redistributed.",
+    ),
     "jaki": Source(
         "jaki",
         "Jaki citizen app (Pemerintah Provinsi DKI Jakarta), aggregated by Pantau",

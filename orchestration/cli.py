@@ -487,6 +487,25 @@ class PlanMethod(StrEnum):
     populous = "populous"
 
 
+def parse_weights(items: list[str]) -> dict[str, float] | None:
+    """``["public_space=0.2", ...]`` -> ``{"public_space": 0.2}``; unknown layers and bad numbers raise."""
+    from analytics.planning import LAYERS
+
+    out: dict[str, float] = {}
+    for item in items:
+        layer, sep, value = item.partition("=")
+        layer = layer.strip()
+        if not sep or layer not in LAYERS:
+            raise ValueError(f"{item!r}: expected LAYER=VALUE with LAYER one of {', '.join(LAYERS)}")
+        try:
+            out[layer] = float(value)
+        except ValueError as exc:
+            raise ValueError(f"{item!r}: {value!r} is not a number") from exc
+        if out[layer] < 0:
+            raise ValueError(f"{item!r}: weights must be >= 0")
+    return out or None
+
+
 @app.command()
 def plan(
     budget: Annotated[int, typer.Option("--budget", "-n", help="Number of new cameras to place")] = 100,
@@ -497,6 +516,10 @@ def plan(
     save: Annotated[
         bool, typer.Option(help="Store the ranked sites as placement_candidates (for `pantau cameras accept-plan`)")
     ] = False,
+    weight: Annotated[
+        list[str] | None,
+        typer.Option(help="Layer weight LAYER=VALUE, repeatable (e.g. public_space=0.2); see docs/planning.md"),
+    ] = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Rank sites for the next N cameras and print coverage before and after (maximal covering).
@@ -507,13 +530,21 @@ def plan(
     from orchestration.plan_report import plan_renderable
     from warehouse.lake import Lake
 
+    try:
+        weights = parse_weights(weight or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--weight") from exc
     if from_files:
-        res = run_plan(None, budget=budget, radius_m=radius, method=method.value, time_limit_s=time_limit)
+        res = run_plan(
+            None, budget=budget, radius_m=radius, method=method.value, weights=weights, time_limit_s=time_limit
+        )
         console.print(plan_renderable(res))
         return
     s = _settings(data_dir)
     with Lake(s.lake_config(), read_only=not save) as lake:
-        res = run_plan(lake, budget=budget, radius_m=radius, method=method.value, time_limit_s=time_limit)
+        res = run_plan(
+            lake, budget=budget, radius_m=radius, method=method.value, weights=weights, time_limit_s=time_limit
+        )
         if save:
             now = datetime.now(UTC)
             run_id = f"cli-{now:%Y%m%dT%H%M%S}"

@@ -33,7 +33,7 @@ class PlanningInputs:
         population, geometry (GeoJSON text or dict, lon/lat)
     cameras: camera_id, lat, lon [, camera_type, view_radius_m, heading_deg]
     flood_events: kode_kelurahan, events          fire: kode_kelurahan, incidents
-    flood_extent: max_state, geometry             facilities: kind (hospital|floodgate|...), lat, lon
+    flood_extent: max_state, geometry             facilities: kind (hospital|floodgate|public_space|...), lat, lon
     jaki_complaints / jaki_panic: lat, lon or kode_kelurahan [, n]
     crowd: camera_id, crowd (mean hourly crowd risk in [0, 1]) [, hours]
     """
@@ -207,6 +207,10 @@ def load_inputs_from_files(data_dir: Path | str | None = None) -> PlanningInputs
         for f in _read_geojson(path):
             lon, lat = f["geometry"]["coordinates"][:2]
             fac.append({"kind": kind, "lat": float(lat), "lon": float(lon)})
+    rptra = pd.read_csv(d / "public_space" / "geoportal_rptra_koordinat.csv", dtype=str).dropna(subset=["X", "Y"])
+    fac += [
+        {"kind": "public_space", "lat": float(y), "lon": float(x)} for x, y in zip(rptra["X"], rptra["Y"], strict=True)
+    ]
     notes.append("jaki_complaints, jaki_panic, crowd: no lake tables when reading files; layers are zero")
     return PlanningInputs(
         kelurahan=kel,

@@ -1,4 +1,5 @@
-"""Demand layers: the weighted layers (population, floods, fires, Jaki, crowd, facilities), their settings and
+"""Demand layers: the weighted layers (population, floods, fires, Jaki, crowd, facilities, public spaces), their
+settings and
 the composite demand per grid cell.
 """
 
@@ -33,6 +34,7 @@ LAYERS: tuple[str, ...] = (
     "crowd",
     "hospital",
     "floodgate",
+    "public_space",
 )
 
 LAYER_UNITS: dict[str, str] = {
@@ -45,6 +47,7 @@ LAYER_UNITS: dict[str, str] = {
     "crowd": "crowd-risk score (camera-hours)",
     "hospital": "hospital proximity score",
     "floodgate": "water-gate proximity score",
+    "public_space": "public-space (RPTRA) proximity score",
 }
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -57,6 +60,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "crowd": 0.10,
     "hospital": 0.05,
     "floodgate": 0.05,
+    "public_space": 0.05,
 }
 
 
@@ -216,7 +220,7 @@ def build_layers(grid: Grid, inputs: PlanningInputs, settings: CoverageSettings 
     pair["crowd"] = _cell_to_pairs(grid, crowd)
 
     fac = inputs.facilities
-    for layer, kind in (("hospital", "hospital"), ("floodgate", "floodgate")):
+    for layer, kind in (("hospital", "hospital"), ("floodgate", "floodgate"), ("public_space", "public_space")):
         cells = np.zeros(grid.n)
         if not fac.empty:
             sel = fac[fac["kind"] == kind]

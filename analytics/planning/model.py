@@ -57,6 +57,7 @@ _REASON = {
     "crowd": ("risiko kerumunan teramati di kamera sekitar", "crowd risk observed at nearby cameras"),
     "hospital": ("dekat rumah sakit", "near a hospital"),
     "floodgate": ("dekat pintu air", "near a water gate"),
+    "public_space": ("dekat ruang publik (RPTRA)", "near a public space (RPTRA)"),
 }
 
 

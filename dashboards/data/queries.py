@@ -550,6 +550,14 @@ LEAST_COVERED = Q(
     ("kode_kelurahan", "nama_kelurahan", "demand", "covered_share"),
 )
 
+# Parks and public spaces (RPTRA) of the planning demand layer ``public_space`` (reference table ``facilities``).
+PUBLIC_SPACES = Q(
+    "SELECT name, lat, lon, kode_kelurahan FROM facilities WHERE kind = 'public_space' "
+    "AND lat IS NOT NULL AND lon IS NOT NULL ORDER BY name",
+    ("facilities",),
+    ("name", "lat", "lon", "kode_kelurahan"),
+)
+
 PLACEMENT_LATEST = Q(
     "SELECT * FROM placement_candidates WHERE run_id = (SELECT max(run_id) FROM placement_candidates) ORDER BY rank",
     ("placement_candidates",),

@@ -23,18 +23,23 @@ def _model(root: str) -> Any:
     return planning.PlanningModel.build(data.get_lake())
 
 
+def _dots(lat: Any, lon: Any, name: Any, info: Any, color: list[int], radius_m: int, min_px: int) -> pdk.Layer:
+    pts = pd.DataFrame({"lat": lat, "lon": lon, "name": name, "info": info}).astype({"lat": float, "lon": float})
+    return pdk.Layer(
+        "ScatterplotLayer",
+        pts,
+        get_position=["lon", "lat"],
+        get_fill_color=color,
+        get_radius=radius_m,
+        radius_min_pixels=min_px,
+        pickable=True,
+    )
+
+
 def _sites_map(sites: pd.DataFrame) -> None:
     pts = sites.dropna(subset=["lat", "lon"])
     if pts.empty:
         return
-    pts = pd.DataFrame(
-        {
-            "lat": pts["lat"].astype(float),
-            "lon": pts["lon"].astype(float),
-            "name": [f"#{r}" for r in pts["rank"]],
-            "info": pts["reason"].fillna("").astype(str),
-        }
-    )
     layers = []
     root = str(data.data_dir())
     feats = ui.kelurahan_features(root)
@@ -48,19 +53,16 @@ def _sites_map(sites: pd.DataFrame) -> None:
             )
         )
         layers.append(ui.borders_layer(ui.kelurahan_borders(root), [255, 255, 255, 160]))
+    parks = data.query(data.PUBLIC_SPACES)
+    if not parks.empty:  # the public spaces (RPTRA) of the ``public_space`` demand layer as green dots
+        names = parks["name"].fillna("").astype(str)
+        layers.append(_dots(parks["lat"], parks["lon"], names, t("public_spaces"), [22, 163, 74, 170], 60, 3))
+    ranks = [f"#{r}" for r in pts["rank"]]
     layers.append(
-        pdk.Layer(
-            "ScatterplotLayer",
-            pts,
-            get_position=["lon", "lat"],
-            get_fill_color=[124, 58, 237, 220],
-            get_radius=120,
-            radius_min_pixels=5,
-            pickable=True,
-        )
+        _dots(pts["lat"], pts["lon"], ranks, pts["reason"].fillna("").astype(str), [124, 58, 237, 220], 120, 5)
     )
     st.pydeck_chart(
-        ui.deck(layers, pdk.ViewState(**ui.fit_view(pts["lat"], pts["lon"]))),
+        ui.deck(layers, pdk.ViewState(**ui.fit_view(pts["lat"].astype(float), pts["lon"].astype(float)))),
         height=420,
     )
 
@@ -135,9 +137,10 @@ def _planned_vs_live() -> None:
     from dashboards.data import registry as reg
 
     counts = {str(r["status"]): int(r["n"]) for r in data.query(reg.REGISTRY_STATUS, live=True).to_dict("records")}
-    m1, m2 = st.columns(2, border=True)
+    m1, m2, m3 = st.columns(3, border=True)
     m1.metric(t("reg_live"), ui.fmt_int(counts.get("installed", 0)))
     m2.metric(t("reg_planned"), ui.fmt_int(counts.get("planned", 0)), help=t("reg_planned_help"))
+    m3.metric(t("public_spaces"), ui.fmt_int(len(data.query(data.PUBLIC_SPACES))), help=t("public_spaces_help"))
 
 
 def render() -> None:

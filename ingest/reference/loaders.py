@@ -603,7 +603,73 @@ def load_facilities(kel: pa.Table, data_dir: Path = DATA_DIR) -> RefResult:
         rows += r
         issues += iss
         n += len(r)
+    r, iss, n_src = _public_spaces(data_dir / "public_space" / "geoportal_rptra_koordinat.csv", index)
+    rows += r
+    issues += iss
+    n += n_src
     return RefResult(pa.Table.from_pylist(rows), issues, n)
+
+
+def _public_spaces(path: Path, index: KelurahanIndex) -> tuple[list[dict[str, Any]], list[RefIssue], int]:
+    """RPTRA (child-friendly public spaces) from the Jakarta Satu geoportal layer -> facilities kind
+    ``public_space``.
+
+    A row without coordinates is excluded; a point in no kelurahan polygon, a point whose polygon disagrees with
+    the row's own kelurahan name, and a point that repeats an earlier row's coordinates are kept and reported.
+    """
+    src = _read_csv(path)
+    rows: list[dict[str, Any]] = []
+    issues: list[RefIssue] = []
+    kept = [(line, r) for line, r in enumerate(src, start=2) if _num(r["X"]) is not None and _num(r["Y"]) is not None]
+    for line, r in enumerate(src, start=2):
+        if _num(r["X"]) is None or _num(r["Y"]) is None:
+            issues.append(RefIssue(_rel(path), line, "X/Y", f"{r['X']},{r['Y']}", "no coordinates", "excluded"))
+    lon = np.array([float(r["X"]) for _, r in kept], dtype=float)
+    lat = np.array([float(r["Y"]) for _, r in kept], dtype=float)
+    idx, _method, _ = index.locate(lon, lat)
+    first_at: dict[tuple[float, float], str] = {}
+    for i, (line, r) in enumerate(kept):
+        oid = r["OBJECTID"]
+        if idx[i] < 0:
+            issues.append(
+                RefIssue(
+                    _rel(path), line, "X/Y", f"{lat[i]},{lon[i]}", "point in no mainland kelurahan polygon", "kept"
+                )
+            )
+        elif normalise_name(index.names[idx[i]]) != normalise_name(r["WADMKD"]):
+            issues.append(
+                RefIssue(_rel(path), line, "WADMKD", r["WADMKD"], f"point lies in {index.names[idx[i]]}", "kept")
+            )
+        key = (float(lon[i]), float(lat[i]))
+        if key in first_at:
+            issues.append(
+                RefIssue(
+                    _rel(path), line, "X/Y", f"{lat[i]},{lon[i]}", f"same point as OBJECTID {first_at[key]}", "kept"
+                )
+            )
+        else:
+            first_at[key] = oid
+        attrs = {
+            "address": r["ALAMAT"] or None,
+            "area_m2": _num(r["LUAS"]),
+            "kelurahan_source": r["WADMKD"].strip() or None,
+            "kecamatan_source": r["WADMKC"].strip() or None,
+            "kota_source": r["WADMKK"].strip() or None,
+        }
+        name = r["NAMA_RPTRA"].strip()
+        rows.append(
+            {
+                "facility_id": f"public_space-rptra-{oid}",
+                "kind": "public_space",
+                "subtype": "RPTRA",
+                "name": name if name.upper().startswith("RPTRA") else f"RPTRA {name}",
+                "lat": float(lat[i]),
+                "lon": float(lon[i]),
+                "kode_kelurahan": index.codes[idx[i]] if idx[i] >= 0 else None,
+                "attributes": json.dumps({k: v for k, v in attrs.items() if v is not None}, sort_keys=True),
+            }
+        )
+    return rows, issues, len(src)
 
 
 def load_water_gate_thresholds(data_dir: Path = DATA_DIR) -> RefResult:

@@ -579,6 +579,38 @@ def populate(lake: Lake, data_dir: Path) -> None:
     )
     lake.append("fire_incidents_2024", [{"kode_kelurahan": KELURAHAN[0][0], "incidents": 7}])
     lake.append(
+        "facilities",
+        [
+            {
+                "facility_id": "public_space-rptra-1",
+                "kind": "public_space",
+                "subtype": "RPTRA",
+                "name": "RPTRA Kenanga",
+                "lat": -6.167,
+                "lon": 106.807,
+                "kode_kelurahan": KELURAHAN[1][0],
+            },
+            {
+                "facility_id": "public_space-rptra-2",
+                "kind": "public_space",
+                "subtype": "RPTRA",
+                "name": "RPTRA Borobudur",
+                "lat": -6.2,
+                "lon": 106.848,
+                "kode_kelurahan": KELURAHAN[0][0],
+            },
+            {
+                "facility_id": "hospital-1",
+                "kind": "hospital",
+                "subtype": None,
+                "name": "RS",
+                "lat": -6.18,
+                "lon": 106.82,
+                "kode_kelurahan": KELURAHAN[0][0],
+            },
+        ],
+    )
+    lake.append(
         "reference_issues",
         [
             {

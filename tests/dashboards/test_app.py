@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -285,6 +286,11 @@ def test_planning_populated_shows_stored_sites(populated_dir: Path) -> None:
     sites = at.dataframe[-1].value
     assert list(sites["site_id"]) == ["site-0", "site-1", "site-2"]
     assert len(at.get("deck_gl_json_chart")) == 1
+    # the public-space demand layer: its count beside live/planned cameras, its points on the sites map
+    assert metrics(at)[translate("public_spaces")] == "2"
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    names = {str(p.get("name")) for layer in deck["layers"] for p in layer.get("data", []) if isinstance(p, dict)}
+    assert {"RPTRA Kenanga", "RPTRA Borobudur"} <= names
 
 
 def test_open_data_populated_lists_release_files(populated_dir: Path) -> None:

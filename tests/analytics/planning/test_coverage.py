@@ -209,6 +209,33 @@ def test_composite_renormalises_over_active_layers() -> None:
     assert any("flood_2024" in n for n in layers.notes)
 
 
+@pytest.mark.parametrize(
+    ("weight", "park_kel_share"),
+    [
+        (0.0, 5_000 / 35_000),  # weight 0: the layer drops out, Gamma holds its population share only
+        (1.0, (5_000 / 35_000 + 1.0) / 2),  # equal weights: half population share, half the whole park layer
+    ],
+)
+def test_public_space_layer_is_a_proximity_kernel_with_its_own_weight(weight: float, park_kel_share: float) -> None:
+    kel = crafted_kelurahan()
+    g = build_grid(kel, 125)
+    gamma = np.flatnonzero(g.kel == 2)
+    centre = int(gamma[np.argmin(np.hypot(g.x[gamma] - g.x[gamma].mean(), g.y[gamma] - g.y[gamma].mean()))])
+    lon, lat = to_lonlat([g.x[centre]], [g.y[centre]])
+    s = CoverageSettings(proximity_m=300.0)
+    parks = pd.DataFrame({"kind": ["public_space"], "lat": lat, "lon": lon})
+    layers = build_layers(g, PlanningInputs(kelurahan=kel, cameras=pd.DataFrame(), facilities=parks), s)
+    park = layers.cell["public_space"]
+    d = np.hypot(g.x - g.x[centre], g.y - g.y[centre])
+    assert park[centre] == pytest.approx(1.0)
+    assert (park[d >= 300] == 0).all()
+    assert (park[(d > 0) & (d < 300)] > 0).all()
+    assert park[(d > 0) & (d < 300)].max() < 1.0  # linear decay with distance
+    assert "public_space" in layers.active()
+    comp = composite_demand(layers, {"population": 1.0, "public_space": weight})
+    assert comp[g.kel == 2].sum() == pytest.approx(park_kel_share)
+
+
 @pytest.fixture(scope="module")
 def real() -> tuple:
     inputs = load_inputs_from_files()
@@ -226,6 +253,9 @@ def test_real_inputs_are_complete(real: tuple) -> None:
     # every mainland 2024 fire record resolves to a kelurahan (only Kepulauan Seribu rows drop out)
     assert layers.cell["fire_2024"].sum() == pytest.approx(1948)
     assert layers.cell["flood_2024"].sum() == pytest.approx(488)
+    # 323 RPTRA with coordinates (Jakarta Satu geoportal); the 9 on Kepulauan Seribu fall outside the mainland grid
+    assert (inputs.facilities["kind"] == "public_space").sum() == 323
+    assert "public_space" in layers.active()
     pop = inputs.kelurahan["population"].sum()
     assert layers.cell["population"].sum() == pytest.approx(pop)
     assert 600 < g.area_in.sum() / 1e6 < 680

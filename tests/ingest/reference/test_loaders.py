@@ -43,7 +43,37 @@ def test_expected_sizes(ref: dict[str, L.RefResult]) -> None:
     assert ref["kelurahan"].table.num_rows == 267
     assert ref["kecamatan"].table.num_rows == 42
     assert ref["kota"].table.num_rows == 5
-    assert ref["facilities"].table.num_rows == 191 + 560 + 28 + 67
+    # hospitals, puskesmas, floodgates, pumps, RPTRA public spaces (324 rows, one without coordinates)
+    assert ref["facilities"].table.num_rows == 191 + 560 + 28 + 67 + 323
+
+
+@pytest.mark.parametrize(
+    ("row_number", "field", "reason", "action"),
+    [
+        (325, "X/Y", "no coordinates", "excluded"),  # OBJECTID 641, RPTRA Taman Apel
+        (17, "WADMKD", "point lies in Pasar Baru", "kept"),  # listed in Kebon Kelapa
+        (111, "X/Y", "same point as OBJECTID 107", "kept"),  # Rorotan Indah 2 repeats Rorotan Indah
+        (144, "X/Y", "same point as OBJECTID 45", "kept"),  # Intiland Teduh Rawa Buaya placed in Karet Tengsin
+    ],
+)
+def test_public_space_quality_issues_are_reported(
+    ref: dict[str, L.RefResult], row_number: int, field: str, reason: str, action: str
+) -> None:
+    issues = [i for i in ref["facilities"].issues if i.source_file == "public_space/geoportal_rptra_koordinat.csv"]
+    assert any((i.row_number, i.field, i.reason, i.action) == (row_number, field, reason, action) for i in issues), (
+        issues
+    )
+
+
+def test_public_spaces_are_facilities_with_a_kelurahan(ref: dict[str, L.RefResult]) -> None:
+    rows = [r for r in ref["facilities"].table.to_pylist() if r["kind"] == "public_space"]
+    assert len(rows) == 323
+    assert len({r["facility_id"] for r in rows}) == 323
+    assert all(r["name"].startswith("RPTRA ") and r["subtype"] == "RPTRA" for r in rows)
+    # every point, Kepulauan Seribu included, resolves to a kelurahan polygon of the Dukcapil layer
+    assert all(r["kode_kelurahan"] for r in rows)
+    amir = next(r for r in rows if r["facility_id"] == "public_space-rptra-37")
+    assert (amir["name"], amir["kode_kelurahan"][:5]) == ("RPTRA Amir Hamzah", "31.71")
 
 
 def test_every_camera_inside_jakarta_gets_a_kelurahan(ref: dict[str, L.RefResult]) -> None:
