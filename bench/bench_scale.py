@@ -66,7 +66,9 @@ cams = [CameraSpec(r["camera_id"], r["stream_url"], r["stream_kind"]) for r in c
 cpu0 = time.process_time()
 stats = run_worker(cams, LocalObjectStore(Path(cfg["store"])), shard=cfg["shard"], interval_s=cfg["interval"],
                    flush_every_s=cfg["flush_every"], max_runtime_s=cfg["duration"], worker_id=cfg["worker_id"],
-                   config=WorkerConfig(max_threads=cfg["threads"], public_every_s=-1), blur=None)
+                   config=WorkerConfig(max_threads=cfg["threads"], public_every_s=-1,
+                                       **({"decode_min_size": tuple(cfg["decode_min_size"])} if cfg["decode_min_size"]
+                                          else {})), blur=None)
 print(json.dumps({"samples": stats.samples, "statuses": dict(stats.statuses),
                   "cpu_s": time.process_time() - cpu0, "cameras": stats.cameras}), flush=True)
 """
@@ -154,7 +156,8 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, float]:
             )
             cfg = {"rows": rows, "store": str(tmp / "store"), "shard": f"{i}/{args.workers}",
                    "interval": args.interval, "flush_every": args.flush_every, "duration": args.duration,
-                   "worker_id": f"bench-{i}", "threads": args.threads}  # fmt: skip
+                   "worker_id": f"bench-{i}", "threads": args.threads,
+                   "decode_min_size": [int(v) for v in args.decode_min_size.split("x")] if args.decode_min_size else None}  # fmt: skip
             assert w.stdin is not None
             w.stdin.write(json.dumps(cfg) + "\n")
             w.stdin.flush()
@@ -217,6 +220,11 @@ def main() -> None:
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=360)
     p.add_argument("--target", type=int, default=5000, help="cameras to size for")
+    p.add_argument(
+        "--decode-min-size",
+        default="",
+        help="WxH: JPEG frames decoded reduced to at least this (default: the worker's)",
+    )
     args = p.parse_args()
     cores = os.cpu_count() or 1
     load = os.getloadavg()[0]

@@ -18,6 +18,7 @@ import functools
 import importlib.resources
 import pickle
 import struct
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,9 +224,19 @@ def backbone_model(units: list[list[ConvBN]]) -> bytes:
     return g.to_bytes()
 
 
-@functools.lru_cache(maxsize=3)
+_BUILD_LOCK = threading.Lock()
+
+
 def session(variant: str = "lite0", threads: int = 1) -> ort.InferenceSession:
-    """onnxruntime session of a backbone built from its package's weights (built once per process, ~1 s)."""
+    """onnxruntime session of a backbone built from its package's weights (built once per process, ~1 s).
+
+    Thread-safe: the first callers of many capture threads wait for one build instead of each building one."""
+    with _BUILD_LOCK:
+        return _build_session(variant, threads)
+
+
+@functools.lru_cache(maxsize=3)
+def _build_session(variant: str, threads: int) -> ort.InferenceSession:
     units = load_folded(read_legacy_pth(weights_path(variant)))
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads

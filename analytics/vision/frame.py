@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import cv2
@@ -25,13 +26,12 @@ class Frame:
         bgr: (H, W, 3) uint8, BGR channel order, C-contiguous.
         ts: capture time, seconds since the epoch (UTC).
         small: (90, 160, 3) uint8 BGR, INTER_AREA downscale of ``bgr`` for physical features.
-        head: (96, 96, 3) uint8 BGR, stretched downscale for the learned head.
+        head: (96, 96, 3) uint8 BGR, stretched downscale for descriptor plugins (computed on first use).
     """
 
     bgr: np.ndarray
     ts: float = 0.0
     small: np.ndarray = field(init=False, repr=False)
-    head: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         a = self.bgr
@@ -48,7 +48,10 @@ class Frame:
         a = np.ascontiguousarray(a)
         object.__setattr__(self, "bgr", a)
         object.__setattr__(self, "small", cv2.resize(a, WORK_SIZE, interpolation=cv2.INTER_AREA))
-        object.__setattr__(self, "head", cv2.resize(a, (HEAD_SIZE, HEAD_SIZE), interpolation=cv2.INTER_AREA))
+
+    @functools.cached_property
+    def head(self) -> np.ndarray:
+        return cv2.resize(self.bgr, (HEAD_SIZE, HEAD_SIZE), interpolation=cv2.INTER_AREA)
 
     @property
     def height(self) -> int:

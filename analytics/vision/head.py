@@ -22,6 +22,7 @@ import functools
 import json
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,9 +70,18 @@ def _session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-@functools.lru_cache(maxsize=4)
+_LOAD_LOCK = threading.Lock()
+
+
 def load_heads(models_dir: str = str(MODELS_DIR), variant: str = BACKBONE) -> Heads:
-    """The shipped heads (fails loudly when a file or the backbone package is missing)."""
+    """The shipped heads (fails loudly when a file or the backbone package is missing). Loaded once per process:
+    concurrent first callers (the capture threads of a worker) wait for one load."""
+    with _LOAD_LOCK:
+        return _load_heads(models_dir, variant)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_heads(models_dir: str, variant: str) -> Heads:
     d = Path(models_dir)
     meta = json.loads((d / f"heads_{variant}.json").read_text())
     backbone.session(variant)  # build the backbone now: a missing package fails at start, not mid-stream

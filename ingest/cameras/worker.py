@@ -163,6 +163,12 @@ class WorkerConfig:
         900.0  # blurred public copy per camera at most this often (CenterFace ~0.15 s CPU at 640x360); <0 disables
     )
     jpeg_quality: int = 85
+    # JPEG frames (snapshot, MJPEG) are decoded at the largest 1/2, 1/4, 1/8 reduction keeping at least this
+    # (width, height) (keyframes keep the camera's own full-size JPEG); None decodes every frame in full. The
+    # detectors are evaluated at 640x360 (`pantau eval --clips`), so an HD camera is analysed at about that size;
+    # (320, 180) also halves a 640x360 camera (about 1.2 CPU-ms less per sample, clip figures within a frame or two
+    # of full size, see docs/operations.md)
+    decode_min_size: tuple[int, int] | None = (640, 360)
     backoff_base_s: float = 1.0
     backoff_max_s: float = 120.0
     backoff_jitter: float = 0.2
@@ -298,6 +304,7 @@ class CaptureWorker:
                         connect_timeout_s=self.cfg.connect_timeout_s,
                         read_timeout_s=self.cfg.read_timeout_s,
                     )
+                    st.reader.decode_min_size = self.cfg.decode_min_size
                 frame = st.reader.read()
             except StreamError as exc:
                 st.last_error = exc.reason
@@ -316,7 +323,7 @@ class CaptureWorker:
                 st.last_error = ""
                 row["fetch_ms"] = float(getattr(st.reader, "last_fetch_ms", 0.0))
                 row["decode_ms"] = float(getattr(st.reader, "last_decode_ms", 0.0))
-                row["height"], row["width"] = int(frame.shape[0]), int(frame.shape[1])
+                row["width"], row["height"] = _source_size(st.reader, frame)
                 hs = st.health.observe_frame(frame, ts)
                 row["reason"] = hs.reason or None
         transitions = st.health.pop_transitions()
@@ -371,16 +378,22 @@ class CaptureWorker:
             return
         name = f"{safe_key_part(st.spec.camera_id)}/{ts_key(ts)}.jpg"
         try:
-            ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
-            if not ok:
-                return
-            self.store.put_bytes(KEYFRAME_PREFIX + name, buf.tobytes(), "image/jpeg")
+            # the camera's own JPEG is stored as it came (full size even when decoded reduced, never re-encoded)
+            encoded = _full_jpeg(st.reader)
+            if encoded is None:
+                ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
+                if not ok:
+                    return
+                encoded = buf.tobytes()
+            self.store.put_bytes(KEYFRAME_PREFIX + name, encoded, "image/jpeg")
             row["keyframe_uri"] = KEYFRAME_PREFIX + name  # the store key: the same in every store mode
             st.last_keyframe = ts
             with self._lock:
                 self.stats.keyframes += 1
             if self.blur is not None and cfg.public_every_s >= 0 and ts - st.last_public >= cfg.public_every_s:
-                ok, pbuf = cv2.imencode(".jpg", self.blur(frame), [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
+                reduced = _source_size(st.reader, frame) != (int(frame.shape[1]), int(frame.shape[0]))
+                full = _decode_full(encoded) if reduced else frame
+                ok, pbuf = cv2.imencode(".jpg", self.blur(full), [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
                 if ok:
                     self.store.put_bytes(PUBLIC_KEYFRAME_PREFIX + name, pbuf.tobytes(), "image/jpeg")
                     row["public_uri"] = PUBLIC_KEYFRAME_PREFIX + name
@@ -494,6 +507,27 @@ class CaptureWorker:
                 st.close()
             self.stats.runtime_s = time.monotonic() - t0
         return self.stats
+
+
+def _source_size(reader: StreamReader | None, frame: np.ndarray) -> tuple[int, int]:
+    """(width, height) of the camera's picture: the JPEG's own size when the frame was decoded reduced."""
+    size = getattr(reader, "last_source_size", None)
+    if size is not None and _full_jpeg(reader) is not None:
+        return int(size[0]), int(size[1])
+    return int(frame.shape[1]), int(frame.shape[0])
+
+
+def _full_jpeg(reader: StreamReader | None) -> bytes | None:
+    """The camera's own JPEG of the last frame read (snapshot and MJPEG readers keep it), else None (video)."""
+    data = getattr(reader, "last_encoded", None)
+    return data if isinstance(data, bytes) and getattr(reader, "frames_read", 0) > 0 else None
+
+
+def _decode_full(data: bytes) -> np.ndarray:
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError("the camera's JPEG could not be decoded in full")
+    return img
 
 
 def _warm_up() -> None:

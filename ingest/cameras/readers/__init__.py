@@ -31,6 +31,9 @@ Public API (the capture workers code against this)::
   ``cv2.VideoCapture`` (FFmpeg, TCP interleaved, open/read timeouts) in a background thread keeping the newest
   frame, so ``read()`` waits at most ``read_timeout_s``; ``file`` = local video via OpenCV or an image folder.
 * Timings: ``last_fetch_ms`` (network/wait) and ``last_decode_ms`` (image decode) of the last successful read.
+* Reduced decode: with ``reader.decode_min_size = (w, h)`` the JPEG readers (snapshot, MJPEG) decode at the largest
+  1/2, 1/4 or 1/8 reduction that keeps at least that size (libjpeg skips DCT coefficients: a fraction of a full
+  decode) and keep the frame's bytes and full size in ``last_encoded`` / ``last_source_size``.
 * Reasons: ``offline`` = connection refused/reset/closed before a response; ``timeout`` = connect or read time
   exceeded (stall, slow server); ``http_error`` = HTTP (or RTSP) status >= 400 (``status`` set); ``decode_error`` = bytes
   arrived but are not an image/video frame; ``eof`` = the stream ended (server closed an MJPEG stream, file ended).
@@ -58,6 +61,7 @@ from ingest.cameras.readers.base import (
     StreamError,
     StreamReader,
     decode_jpeg,
+    jpeg_size,
 )
 from ingest.cameras.readers.file import FileReader
 from ingest.cameras.readers.hls import HlsPlaylist, HlsReader, parse_m3u8
@@ -82,6 +86,7 @@ __all__ = [
     "StreamError",
     "StreamReader",
     "decode_jpeg",
+    "jpeg_size",
     "open_stream",
     "parse_m3u8",
     "rtsp_describe",

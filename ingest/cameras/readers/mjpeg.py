@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import requests
 
-from ingest.cameras.readers.base import MAX_JPEG_BYTES, StreamError, decode_jpeg
+from ingest.cameras.readers.base import MAX_JPEG_BYTES, StreamError
 from ingest.cameras.readers.http import HttpBody, HttpReader, http_get
 
 
@@ -112,7 +112,7 @@ class MjpegReader(HttpReader):
                 self._connect()
             data = self._next_part(deadline)
             t1 = time.monotonic()
-            img = decode_jpeg(data, url=self.url)
+            img = self._decode(data)
         except StreamError as exc:
             if exc.reason != "decode_error" or self._resp is None:
                 self._disconnect()

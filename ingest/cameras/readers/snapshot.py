@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 
-from ingest.cameras.readers.base import decode_jpeg
 from ingest.cameras.readers.http import HttpBody, HttpReader, http_get
 
 
@@ -25,7 +24,7 @@ class SnapshotReader(HttpReader):
         finally:
             resp.close()
         t1 = time.monotonic()
-        img = decode_jpeg(body, url=self.url)
+        img = self._decode(body)
         self.last_fetch_ms = (t1 - t0) * 1000.0
         self.last_decode_ms = (time.monotonic() - t1) * 1000.0
         self.frames_read += 1

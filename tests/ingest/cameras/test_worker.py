@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -78,6 +78,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = os.urandom(2048)
         elif mode == "frozen":
             body = FROZEN_JPEG
+        elif mode == "hd":  # a 1280x720 camera
+            body = _jpeg(cv2.resize(_scene(time.time(), 7), (1280, 720), interpolation=cv2.INTER_LINEAR))
         else:
             body = _jpeg(_scene(time.time(), hash(cam) % 1000))
         try:
@@ -464,3 +466,55 @@ def test_capture_command_from_file(server: tuple[str, dict[str, str]], tmp_path:
     )
     assert out["cameras"] == 2 and out["samples"] >= 2
     assert {r["camera_id"] for r in _landed(store)} == {"j1", "j2"}
+
+
+class _ShapeRecorder(PassthroughAnalyzer):
+    """The pass-through analyzer, recording the shape of every frame it was given."""
+
+    def __init__(self, camera_id: str, shapes: list[tuple[int, ...]]) -> None:
+        super().__init__(camera_id)
+        self.shapes = shapes
+
+    def process(self, frame: np.ndarray | None, ts: float, health: str = "ok", context: object = None) -> Any:
+        if frame is not None:
+            self.shapes.append(frame.shape)
+        return super().process(frame, ts, health)
+
+
+@pytest.mark.parametrize(
+    ("decode_min_size", "analysed"),
+    [((640, 360), (360, 640, 3)), ((320, 180), (180, 320, 3)), (None, (720, 1280, 3))],
+)
+def test_reduced_decode_analyses_small_and_keeps_full_keyframes(
+    server: tuple[str, dict[str, str]], tmp_path: Path, decode_min_size: tuple[int, int] | None, analysed: tuple
+) -> None:
+    """An HD camera is analysed at the reduced size; rows report the camera's size and the keyframes (private as
+    served, public blurred) stay full size."""
+    base, modes = server
+    modes["hd"] = "hd"
+    store = LocalObjectStore(tmp_path / "store")
+    shapes: list[tuple[int, ...]] = []
+    blurred: list[tuple[int, ...]] = []
+
+    def blur(img: np.ndarray) -> np.ndarray:
+        blurred.append(img.shape)
+        return cv2.GaussianBlur(img, (0, 0), 8)
+
+    cfg = WorkerConfig(keyframe_every_s=0.0, public_every_s=0.0, read_timeout_s=2.0, decode_min_size=decode_min_size)
+    capture_for(
+        [CameraSpec("hd", f"{base}/hd.jpg", "snapshot")],
+        store,
+        1.0,
+        interval_s=0.3,
+        analyzer_factory=lambda cid: _ShapeRecorder(cid, shapes),
+        config=cfg,
+        blur=blur,
+    )
+    rows = [r for r in _landed(store) if r["status"] == "ok"]
+    assert rows and shapes and set(shapes) == {analysed}
+    assert {(r["width"], r["height"]) for r in rows} == {(1280, 720)}
+    private = [o.key for o in store.list(KEYFRAME_PREFIX)]
+    assert private and set(blurred) == {(720, 1280, 3)}
+    for key in private:
+        img = cv2.imdecode(np.frombuffer(store.get_bytes(key), np.uint8), cv2.IMREAD_COLOR)
+        assert img is not None and img.shape == (720, 1280, 3)

@@ -20,6 +20,7 @@ from ingest.cameras.readers import (
     Sampler,
     StreamError,
     decode_jpeg,
+    jpeg_size,
     open_stream,
     parse_m3u8,
 )
@@ -350,3 +351,49 @@ def test_parse_m3u8_media_and_master() -> None:
     assert parse_m3u8(media + "#EXT-X-ENDLIST\n", "http://h/").ended
     with pytest.raises(ValueError):
         parse_m3u8("<html>", "http://h/")
+
+
+def _encoded(w: int, h: int, ext: str = ".jpg") -> bytes:
+    img = np.random.default_rng(w * h).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    ok, buf = cv2.imencode(ext, img)
+    assert ok
+    return buf.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("size", "ext", "min_size", "decoded"),
+    [
+        ((640, 360), ".jpg", None, (640, 360)),
+        ((640, 360), ".jpg", (640, 360), (640, 360)),
+        ((640, 360), ".jpg", (320, 180), (320, 180)),
+        ((1280, 720), ".jpg", (640, 360), (640, 360)),
+        ((1280, 720), ".jpg", (320, 180), (320, 180)),
+        ((1920, 1080), ".jpg", (640, 360), (960, 540)),
+        ((2560, 1440), ".jpg", (320, 180), (320, 180)),
+        ((641, 361), ".jpg", (320, 180), (321, 181)),  # libjpeg rounds a reduced side up
+        ((637, 357), ".jpg", (320, 180), (637, 357)),  # a half would be under the minimum: full size
+        ((640, 360), ".png", (320, 180), (640, 360)),  # not a JPEG: full size
+    ],
+)
+def test_decode_jpeg_reduced_size(
+    size: tuple[int, int], ext: str, min_size: tuple[int, int] | None, decoded: tuple[int, int]
+) -> None:
+    data = _encoded(*size, ext)
+    assert jpeg_size(data) == (size if ext == ".jpg" else None)
+    img = decode_jpeg(data, min_size=min_size)
+    assert (img.shape[1], img.shape[0]) == decoded and img.dtype == np.uint8
+
+
+@pytest.mark.parametrize("data", [b"", b"\xff\xd8", b"\xff\xd8\xff\xda\x00\x02", b"GIF89a....", b"\xff\xd8\x00\x00"])
+def test_jpeg_size_without_a_frame_header(data: bytes) -> None:
+    assert jpeg_size(data) is None
+
+
+@pytest.mark.parametrize("kind", ["snapshot", "mjpeg"])
+def test_readers_keep_the_encoded_frame(server: SimServer, kind: str) -> None:
+    with open_stream(server.url("ok-1", kind), kind, connect_timeout_s=2.0, read_timeout_s=3.0) as r:
+        r.decode_min_size = (W // 2, H // 2)
+        img = r.read()
+        assert img.shape == (H // 2, W // 2, 3)
+        assert r.last_source_size == (W, H)
+        assert r.last_encoded is not None and decode_jpeg(r.last_encoded).shape == (H, W, 3)
