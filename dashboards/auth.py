@@ -2,7 +2,8 @@
 
 Sign-in: Streamlit's OIDC login (``st.login``) when the launcher configured a provider
 (``[auth]`` in the secrets file, see ``dashboards/launch.py``), otherwise the local accounts in
-the operational DB (``pantau users add``; argon2id hashes, see ``access/accounts.py``). Without
+the operational DB (``pantau users add``; argon2id hashes, throttled per account and client address,
+see ``access/accounts.py``). Without
 signing in a session is ``public``: the risk map and open data only.
 
 The navigation lists only the pages the role may open, and every page and every action checks
@@ -15,6 +16,7 @@ role change or a deactivation applies at once.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import streamlit as st
@@ -103,16 +105,28 @@ def _login() -> None:
     if db is None:
         st.session_state[LOGIN_OUTCOME] = t("login_no_accounts")
         return
-    from access.accounts import authenticate
+    from access.accounts import sign_in
 
-    who = authenticate(db, user, password)
+    outcome = sign_in(db, user, password, client=client_address())
+    who = outcome.principal
     if who is None:
-        log.info("failed dashboard sign-in for %r", user[:64])
-        st.session_state[LOGIN_OUTCOME] = t("login_failed")
+        if outcome.locked:
+            minutes = max(1, math.ceil(outcome.locked_for.total_seconds() / 60))
+            st.session_state[LOGIN_OUTCOME] = t("login_locked", minutes=minutes)
+        else:
+            st.session_state[LOGIN_OUTCOME] = t("login_failed")
         return
     st.session_state[PRINCIPAL] = (who.name, who.source)
     st.session_state.pop(LOGIN_OUTCOME, None)
     log.info("dashboard sign-in: %s (%s)", who.name, who.role)
+
+
+def client_address() -> str:
+    """The address of this session's browser as the server saw it (``loopback`` on the same machine)."""
+    try:
+        return str(st.context.ip_address or "loopback")
+    except Exception:  # no script run context (a bare script call)
+        return "unknown"
 
 
 def _logout() -> None:

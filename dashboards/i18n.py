@@ -217,6 +217,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "username": ("Nama pengguna", "Username"),
     "password": ("Kata sandi", "Password"),
     "login_failed": ("Nama pengguna atau kata sandi salah.", "Wrong username or password."),
+    "login_locked": (
+        "Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {minutes} menit.",
+        "Too many failed sign-ins. Try again in {minutes} min.",
+    ),
     "login_no_accounts": (
         "Belum ada akun: basis data operasional tidak ada (buat akun dengan `pantau users add`).",
         "No accounts yet: there is no operational database (create one with `pantau users add`).",

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from access.accounts import (
-    MAX_FAILURES,
+    ACCOUNT_FREE_FAILURES,
     AccountError,
     add_user,
     authenticate,
@@ -97,7 +97,7 @@ def test_authenticate_and_lockout(db: OpsDB) -> None:
     assert authenticate(db, "budi' OR '1'='1", PASSWORD) is None
     assert authenticate(db, "budi", "x" * 100_000) is None
     now = datetime.now(UTC)
-    for _ in range(MAX_FAILURES):
+    for _ in range(ACCOUNT_FREE_FAILURES):
         assert authenticate(db, "budi", "wrong-password!", now=now) is None
     assert authenticate(db, "budi", PASSWORD, now=now) is None  # locked, even with the right password
     assert authenticate(db, "budi", PASSWORD, now=now + timedelta(minutes=16)) is not None
