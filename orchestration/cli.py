@@ -898,17 +898,33 @@ def audit(
     target: Annotated[str | None, typer.Option(help="Only this target id (alert, subscription, camera, user)")] = None,
     limit: Annotated[int, typer.Option(help="Newest rows shown")] = 50,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format")] = OutputFormat.table,
-    verify: Annotated[bool, typer.Option(help="Check the hash chain of the whole log")] = False,
+    verify: Annotated[
+        bool, typer.Option(help="Check the hash chain, its head and every signed checkpoint (ops DB and object store)")
+    ] = False,
+    checkpoint: Annotated[
+        bool, typer.Option(help="After verifying, sign the log's head (PANTAU_AUDIT_KEY) into a new checkpoint")
+    ] = False,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Read the append-only audit log (who, role, when, what, before/after). Nothing can edit it."""
-    from access.audit import AUDIT_COLUMNS, AuditChainError, query_audit, verify_audit_chain
+    from access.audit import AUDIT_COLUMNS, AuditChainError, query_audit, verify_audit, write_checkpoint
 
+    s = _settings(data_dir)
     ops = _ops(data_dir)
     try:
-        if verify:
+        if verify or checkpoint:
             try:
-                console.print(f"audit log intact: {verify_audit_chain(ops)} rows, hash chain verified")
+                store = s.object_store()
+                key = s.resolved_audit_key(create=checkpoint)
+                report = verify_audit(ops, key=key, store=store)
+                console.print(
+                    f"audit log intact: {report.rows} rows, hash chain verified, head matches, "
+                    f"{report.checkpoints} signed checkpoints verified"
+                    + ("" if key else " (no key: signatures unchecked)")
+                )
+                if checkpoint:
+                    cp = write_checkpoint(ops, s.resolved_audit_key() or b"", store)
+                    console.print(f"checkpoint signed: {cp['row_count']} rows up to row {cp['last_seq']}")
             except AuditChainError as exc:
                 console.print(f"[red]audit log tampered:[/red] {exc}")
                 raise typer.Exit(2) from None

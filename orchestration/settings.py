@@ -115,6 +115,10 @@ class PantauSettings(BaseSettings):
     ack_secret: SecretStr = Field(
         SecretStr("change-me-in-production"), description="HMAC secret of the alerts' acknowledgement links"
     )
+    audit_key: SecretStr = Field(
+        SecretStr(""),
+        description="HMAC key that signs audit-log checkpoints (empty: a random key in <data_dir>/secrets/audit.key)",
+    )
     ack_link_hours: float = Field(24.0, description="how long an acknowledgement link stays valid")
     api_rate: float = Field(20.0, description="open-data API: requests per second per client")
     api_burst: int = Field(60, description="open-data API: burst size per client")
@@ -173,6 +177,24 @@ class PantauSettings(BaseSettings):
 
     def resolved_secrets_file(self) -> Path:
         return Path(self.secrets_file) if self.secrets_file else Path(self.data_dir) / "secrets" / "cameras.json"
+
+    def resolved_audit_key(self, *, create: bool = True) -> bytes | None:
+        """The audit checkpoint key: ``audit_key``, else the key file in the data folder (made, mode 0600, when
+        ``create``). Keep it off the ops DB's host in production (``PANTAU_AUDIT_KEY`` from a secret store)."""
+        if self.audit_key.get_secret_value():
+            return self.audit_key.get_secret_value().encode()
+        path = Path(self.data_dir) / "secrets" / "audit.key"
+        if path.exists():
+            return path.read_bytes().strip()
+        if not create:
+            return None
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_hex(32).encode())
+        return path.read_bytes().strip()
 
     def resolved_ops_db_url(self) -> str:
         """The one place the operational DB URL is decided: ``ops_db_url``, else ``<data_dir>/ops.sqlite``."""
