@@ -22,6 +22,8 @@ import numpy as np
 from analytics.vision import backbone
 from analytics.vision.head import input_size
 from analytics.vision.training.augment import cctv_view
+from analytics.vision.training.synth import KINDS as SYNTH_KINDS
+from analytics.vision.training.synth import synthesise
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,35 @@ class Row:
     count: float | None
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 5), np.float32))
     known: tuple[bool, ...] = (False,) * len(COUNT_CLASSES)
+    #: synthetic row: the kind (:data:`analytics.vision.training.synth.KINDS`) made from ``file``'s image
+    synth: str = ""
+
+
+#: dry street sources whose images become synthetic street floods and wet-road hard negatives
+SYNTH_PARENTS = ("hwy", "atl", "intel")
+#: a synthetic row's source is ``<parent><SYNTH_SEP><kind>``; it is held out together with its parent
+SYNTH_SEP = "~"
+
+
+def group_of(source: str) -> str:
+    """The leave-one-source-out unit of a source: a synthetic source goes with the real source it was made from."""
+    return source.split(SYNTH_SEP, 1)[0]
+
+
+def is_synthetic(source: str) -> bool:
+    return SYNTH_SEP in source
+
+
+def with_synthetic(rows: list[Row]) -> list[Row]:
+    """``rows`` plus, for every normal image of :data:`SYNTH_PARENTS`, one synthetic row of each kind in
+    :data:`analytics.vision.training.synth.KINDS` (a street flood, labelled flood; wet-road and warm-light hard
+    negatives, labelled normal); none carries object counts."""
+    out = list(rows)
+    for kind, label in SYNTH_KINDS.items():  # kind by kind: a new kind appends, earlier rows keep their index
+        for r in rows:
+            if r.source in SYNTH_PARENTS and r.labels == ("normal",) and not r.synth:
+                out.append(Row(r.file, (label,), f"{r.source}{SYNTH_SEP}{kind}", None, synth=kind))
+    return out
 
 
 def source_of(row: dict[str, str]) -> str:
@@ -57,7 +88,8 @@ def source_of(row: dict[str, str]) -> str:
     return name.split("_", 1)[0] if "_" in name else "all"
 
 
-def load_rows(root: Path, manifest: Path | None = None) -> list[Row]:
+def load_rows(root: Path, manifest: Path | None = None, synthetic: bool = False) -> list[Row]:
+    """The manifest's rows (with :func:`with_synthetic`'s rows added when ``synthetic``)."""
     out = []
     with open(manifest or root / "MANIFEST.csv", newline="") as fh:
         for r in csv.DictReader(fh):
@@ -71,7 +103,7 @@ def load_rows(root: Path, manifest: Path | None = None) -> list[Row]:
             cmap = BOX_CLASSES.get(src, {})
             known = tuple(c in cmap.values() for c in COUNT_CLASSES) if bf else (False,) * len(COUNT_CLASSES)
             out.append(Row(r["file"], labels, src, cnt, boxes, known))
-    return out
+    return with_synthetic(out) if synthetic else out
 
 
 def read_yolo(path: Path) -> np.ndarray:
@@ -108,13 +140,16 @@ def extract(
     views: int = 3,
     seed: int = 20261204,
     square: int | None = None,
+    start: int = 0,
 ) -> dict[str, np.ndarray]:
     """Features of every row's original (view 0) and ``views`` CCTV-augmented views.
 
     Returns arrays: ``row`` (V,) row index, ``view`` (V,), ``pooled`` (V, 1280) float32 (grid mean; with :data:`POOLING` "mean+max" (V, 2560)), and for rows with boxes (views 0 and 1 only)
     ``cell_row`` (C,) view index of each grid cell, ``cell_feat`` (C, 1280) float16, ``cell_count``
     (C, len(COUNT_CLASSES)). ``square``: resize to a square of that side (the old recipe) instead of
-    :func:`input_size`."""
+    :func:`input_size`. ``start``: extract rows from this index on (the result's ``row`` still indexes ``rows``).
+    Synthetic rows draw their image and views from their own seeded generator, so their features do not depend
+    on which rows were extracted before them."""
     rng = np.random.default_rng(seed)
     idx: list[int] = []
     vid: list[int] = []
@@ -124,6 +159,8 @@ def extract(
     cell_cnt: list[np.ndarray] = []
     t0 = time.perf_counter()
     for i, r in enumerate(rows):
+        if i < start:
+            continue
         img = cv2.imread(str(root / r.file), cv2.IMREAD_COLOR)
         if img is None:
             log.warning("unreadable %s", r.file)
@@ -133,8 +170,12 @@ def extract(
         s = min(1.0, 512.0 / max(h, w))
         if s < 1.0:
             img = cv2.resize(img, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA)
+        view_rng = rng
+        if r.synth:
+            img = synthesise(r.synth, img, np.random.default_rng([seed, i]))
+            view_rng = np.random.default_rng([seed, i, 1])
         for v in range(views + 1):
-            im, bx = (img, r.boxes) if v == 0 else cctv_view(img, r.boxes, rng)
+            im, bx = (img, r.boxes) if v == 0 else cctv_view(img, r.boxes, view_rng)
             size = (square, square) if square else input_size(im.shape[1], im.shape[0])
             f, grid = backbone.features(backbone.preprocess(im, size)[None], variant)
             n_view = len(idx)
@@ -158,14 +199,33 @@ def extract(
     }
 
 
-def cached_features(root: Path, rows: list[Row], cache: Path, **kw: object) -> dict[str, np.ndarray]:
-    """:func:`extract`, cached in ``cache`` (recomputed when the row count differs)."""
+def cached_features(
+    root: Path, rows: list[Row], cache: Path, base: Path | None = None, **kw: object
+) -> dict[str, np.ndarray]:
+    """:func:`extract`, cached in ``cache`` (recomputed when the row count differs). With ``base`` (the cache of
+    the real rows alone) and synthetic rows appended after the real ones, only the synthetic rows are extracted
+    and joined to the real rows' features (the same features a full extraction gives)."""
     if cache.is_file():
         d = dict(np.load(cache))
         if int(d.get("n_rows", -1)) == len(rows):
             return d
-    d = extract(root, rows, **kw)  # type: ignore[arg-type]
+    n_real = next((i for i, r in enumerate(rows) if r.synth), len(rows))
+    if base is not None and 0 < n_real < len(rows) and not any(r.synth for r in rows[:n_real]):
+        d = join_features(
+            cached_features(root, rows[:n_real], base, None, **kw),
+            extract(root, rows, start=n_real, **kw),  # type: ignore[arg-type]
+        )
+    else:
+        d = extract(root, rows, **kw)  # type: ignore[arg-type]
     d["n_rows"] = np.asarray(len(rows))
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, **d)  # type: ignore[arg-type]
     return d
+
+
+def join_features(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Features of two extractions over disjoint rows, as one (``b``'s cell rows shifted past ``a``'s views)."""
+    keys = ("row", "view", "pooled", "cell_row", "cell_feat", "cell_count")
+    out = {k: np.concatenate([a[k], b[k] + (len(a["row"]) if k == "cell_row" else 0)]) for k in keys}
+    out["cell_row"] = out["cell_row"].astype(np.int32)
+    return out

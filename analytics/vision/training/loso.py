@@ -32,7 +32,16 @@ from scipy.optimize import minimize
 
 from analytics.evaluation import prf, roc_auc
 from analytics.vision.backbone import FEATURE_DIM
-from analytics.vision.training.dataset import COUNT_CLASSES, HAZARDS, POOLING, Row, cached_features, load_rows
+from analytics.vision.training.dataset import (
+    COUNT_CLASSES,
+    HAZARDS,
+    POOLING,
+    Row,
+    cached_features,
+    group_of,
+    is_synthetic,
+    load_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,9 @@ L2 = 0.3
 RIDGE = 30.0
 PCA_DIM = 32
 FAR_BUDGET = 0.05
+#: add the synthetic street floods and hard negatives of training/synth.py to the training rows: off in the
+#: shipped recipe (out-of-source it raised false alarms on real normal images; models/README.md)
+SYNTHETIC = False
 #: count bands for crowd MAPE (persons)
 BANDS = ((1, 5), (6, 20), (21, 100), (101, math.inf))
 
@@ -148,7 +160,7 @@ class PooledStats:
     randomised SVD keeps this cheap for 2560-dimensional features."""
 
     def __init__(self, rows: Sequence[Row], feats: dict[str, np.ndarray], dim: int | None = None) -> None:
-        self.src = np.array([rows[i].source for i in feats["row"]])
+        self.src = np.array([group_of(rows[i].source) for i in feats["row"]])  # LOSO unit of every view
         x = feats["pooled"][feats["view"] == 0].astype(np.float64)
         self.mean = x.mean(axis=0)
         self.std = x.std(axis=0) + 1e-3
@@ -220,7 +232,7 @@ def inner_oof(
         zs.append(head.logits(feats["pooled"][m]))
         ys.append(targets(rows, feats["row"][m]))
         ns.append(np.array([rows[i].labels == ("normal",) for i in feats["row"][m]]))
-        has = np.array([any(h in r.labels for r in rows if r.source in rest) for h in HAZARDS])
+        has = np.array([any(h in r.labels for r in rows if group_of(r.source) in rest) for h in HAZARDS])
         vs.append(np.tile(has, (int(m.sum()), 1)))
     return np.concatenate(zs), np.concatenate(ys), np.concatenate(ns), np.concatenate(vs)
 
@@ -358,7 +370,7 @@ def train_count(rows: Sequence[Row], feats: dict[str, np.ndarray], grams: Grams,
 def _orig_views_with_cells(rows: Sequence[Row], feats: dict[str, np.ndarray], sources: set[str]) -> np.ndarray:
     has = np.zeros(len(feats["row"]), bool)
     has[np.unique(feats["cell_row"])] = True
-    src = np.array([rows[i].source in sources for i in feats["row"]])
+    src = np.array([group_of(rows[i].source) in sources for i in feats["row"]])
     return np.nonzero(has & src & (feats["view"] == 0))[0]
 
 
@@ -382,7 +394,7 @@ def _band_mape(t: np.ndarray, p: np.ndarray) -> dict[str, Any]:
 def evaluate(rows: list[Row], feats: dict[str, np.ndarray], nested: bool = True) -> dict[str, Any]:
     """Nested LOSO over every source: out-of-source scores of every original image, then per-source and pooled
     metrics (F1 / AUC per hazard, false alarms on normal images, person/vehicle count MAE/MAPE per band)."""
-    sources = sorted({r.source for r in rows})
+    sources = sorted({group_of(r.source) for r in rows})
     n_rows = len(rows)
     probs = np.full((n_rows, len(HAZARDS)), np.nan)
     pred = np.zeros((n_rows, len(HAZARDS)), bool)
@@ -411,20 +423,38 @@ def metrics(
     y = np.array([[h in r.labels for h in HAZARDS] for r in rows], bool)
     src = np.array([r.source for r in rows])
     normal = np.array([r.labels == ("normal",) for r in rows])
-    scored = np.isfinite(probs[:, 0])
+    synth = np.array([is_synthetic(r.source) for r in rows], bool)
+    scored_all = np.isfinite(probs[:, 0])
+    # pooled and real-source figures count real images only; synthetic rows are reported apart
+    scored = scored_all & ~synth
     out: dict[str, Any] = {"pooled": {}, "per_source": {}, "counts": {}}
     for j, h in enumerate(HAZARDS):
         m = prf(y[scored, j], pred[scored, j])
         m["auc"] = roc_auc(y[scored, j], probs[scored, j])
         out["pooled"][h] = m
     out["pooled"]["normal_false_alarm_rate"] = float(pred[normal & scored].any(axis=1).mean())
+    if (synth & scored_all).any():
+        # synthetic street floods against every negative (real and synthetic wet roads): a check of the
+        # renderings, never a real-flood figure
+        j = HAZARDS.index("flood")
+        sel = scored_all & ((synth & y[:, j]) | ~y[:, j])
+        m = prf(y[sel, j], pred[sel, j])
+        m["auc"] = roc_auc(y[sel, j], probs[sel, j])
+        out["synthetic"] = {
+            "flood": m,
+            "wet_false_alarm_rate": float(pred[synth & normal & scored_all].any(axis=1).mean())
+            if (synth & normal & scored_all).any()
+            else None,
+        }
     for s in sorted(set(src)):
-        ms = (src == s) & scored
+        ms = (src == s) & scored_all
         d: dict[str, Any] = {"n": int(ms.sum())}
+        neg_pool = scored_all if is_synthetic(s) else scored
         for j, h in enumerate(HAZARDS):
             if y[ms, j].any():
-                # the source's positives against every out-of-source negative (all sources)
-                sel = scored & ((src == s) | ~y[:, j])
+                # the source's positives against every out-of-source negative (all real sources; synthetic
+                # sources also against the synthetic wet roads)
+                sel = neg_pool & ((src == s) | ~y[:, j])
                 r = prf(y[sel, j], pred[sel, j])
                 d[h] = {
                     "f1": r["f1"],
@@ -453,6 +483,10 @@ def metrics(
                     "bands": _band_mape(t, p),
                     "constant_mape": float(np.mean(np.abs(np.median(t) - t) / t)),
                 }
+                # a constant that a model trained without this source could know: the other sources' median
+                other = (src != s) & known[:, c] & (tc[:, c] > 0) & ~synth
+                if other.any():
+                    by_src[s]["other_constant_mape"] = float(np.mean(np.abs(np.median(tc[other, c]) - t) / t))
         out["counts"][name] = by_src
     return out
 
@@ -466,24 +500,32 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
         + "  ".join(f"{h} F1 {f(r['pooled'][h]['f1'])} AUC {f(r['pooled'][h]['auc'])}" for h in HAZARDS)
     ]
     lines.append(f"pooled normal false-alarm rate: {f(r['pooled']['normal_false_alarm_rate'])}")
+    if "synthetic" in r:
+        sy = r["synthetic"]
+        lines.append(
+            f"SYNTHETIC street floods (renderings, not real): flood F1 {f(sy['flood']['f1'])} "
+            f"AUC {f(sy['flood']['auc'])}; wet-road false-alarm rate {f(sy['wet_false_alarm_rate'])}"
+        )
     per = r["per_source"]
     for s, d in per.items():
         parts = [f"{h} F1 {f(d[h]['f1'])} (R {f(d[h]['recall'])})" for h in HAZARDS if h in d]
         if "normal_false_alarm_rate" in d:
             parts.append(f"FAR {f(d['normal_false_alarm_rate'])} {d['false_alarms_by_hazard']}")
         lines.append(f"[{s}] n={d['n']}  " + "  ".join(parts))
+    real = {s: d for s, d in per.items() if not is_synthetic(s)}
     for h in HAZARDS:
-        vals = [d[h]["f1"] for d in per.values() if h in d and d[h]["f1"] is not None]
+        vals = [d[h]["f1"] for d in real.values() if h in d and d[h]["f1"] is not None]
         if vals:
             lines.append(f"{h} F1 by source: worst {min(vals):.3f}  mean {float(np.mean(vals)):.3f}")
-    fars = [d["normal_false_alarm_rate"] for d in per.values() if "normal_false_alarm_rate" in d]
+    fars = [d["normal_false_alarm_rate"] for d in real.values() if "normal_false_alarm_rate" in d]
     if fars:
         lines.append(f"normal FAR by source: worst {max(fars):.3f}  mean {float(np.mean(fars)):.3f}")
     for c, by_src in r["counts"].items():
         for s, d in by_src.items():
             bands = ", ".join(f"{k}: {v['mape']:.2f} (n {v['n']})" for k, v in d["bands"].items())
             lines.append(
-                f"count {c} [{s}] n={d['n']} MAE {d['mae']:.2f} MAPE {d['mape']:.3f} (median constant {d['constant_mape']:.3f}); bands {bands}"
+                f"count {c} [{s}] n={d['n']} MAE {d['mae']:.2f} MAPE {d['mape']:.3f} (constant: own median "
+                f"{d['constant_mape']:.3f}, other sources' median {d.get('other_constant_mape', float('nan')):.3f}); bands {bands}"
             )
     return lines
 
@@ -496,14 +538,16 @@ def run_by_source(
     json_out: bool = False,
     stream: Any = None,
     manifest: Path | None = None,
+    synthetic: bool | None = None,
 ) -> dict[str, Any]:
     """``pantau eval PATH --by-source``: nested LOSO of the head recipe on PATH's sources (backbone features
-    cached in ``cache_dir``, default ``~/.cache/pantau-features``)."""
-    rows = load_rows(path, manifest)
-    cache = (
-        cache_dir or Path.home() / ".cache" / "pantau-features"
-    ) / f"{path.resolve().name}_{variant}_v{views}_{POOLING}.npz"
-    feats = cached_features(path, rows, cache, variant=variant, views=views)
+    cached in ``cache_dir``, default ``~/.cache/pantau-features``); ``synthetic`` (default :data:`SYNTHETIC`)
+    adds the synthetic street floods and wet roads made from PATH's dry street sources."""
+    syn = SYNTHETIC if synthetic is None else synthetic
+    rows = load_rows(path, manifest, synthetic=syn)
+    cache = feature_cache(path, cache_dir, variant, views, syn)
+    base = feature_cache(path, cache_dir, variant, views, False) if syn else None
+    feats = cached_features(path, rows, cache, base=base, variant=variant, views=views)
     res = evaluate(rows, feats)
     res["variant"], res["views"], res["n_rows"] = variant, views, len(rows)
     out = stream or sys.stdout
@@ -512,6 +556,12 @@ def run_by_source(
     else:
         out.write("\n".join(summary_lines(res)) + "\n")
     return res
+
+
+def feature_cache(path: Path, cache_dir: Path | None, variant: str, views: int, synthetic: bool) -> Path:
+    """Where the backbone features of PATH's rows are cached (outside the repository)."""
+    base = cache_dir or Path.home() / ".cache" / "pantau-features"
+    return base / f"{path.resolve().name}_{variant}_v{views}_{POOLING}{'_syn' if synthetic else ''}.npz"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -523,17 +573,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--export", type=Path, default=None, help="train on every source and write the heads here")
     ap.add_argument("--manifest", type=Path, default=None)
+    ap.add_argument(
+        "--synthetic",
+        action=argparse.BooleanOptionalAction,
+        default=SYNTHETIC,
+        help="add synthetic street floods and wet roads made from the dry street sources",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.export is not None:
-        rows = load_rows(args.data)
-        cache = (
-            args.cache or Path.home() / ".cache" / "pantau-features"
-        ) / f"{args.data.resolve().name}_{args.variant}_v{args.views}_{POOLING}.npz"
-        feats = cached_features(args.data, rows, cache, variant=args.variant, views=args.views)
+        rows = load_rows(args.data, synthetic=args.synthetic)
+        cache = feature_cache(args.data, args.cache, args.variant, args.views, args.synthetic)
+        base = feature_cache(args.data, args.cache, args.variant, args.views, False) if args.synthetic else None
+        feats = cached_features(args.data, rows, cache, base=base, variant=args.variant, views=args.views)
         log.info("exported %s", export(rows, feats, args.export, args.variant, args.views))
         return 0
-    run_by_source(args.data, args.cache, args.variant, args.views, args.json, manifest=args.manifest)
+    run_by_source(
+        args.data, args.cache, args.variant, args.views, args.json, manifest=args.manifest, synthetic=args.synthetic
+    )
     return 0
 
 
@@ -549,7 +606,7 @@ def export(rows: list[Row], feats: dict[str, np.ndarray], out: Path, variant: st
     ``scene_<variant>.onnx``, ``count_<variant>.onnx`` and ``heads_<variant>.json`` (checked by onnx.checker)."""
     from analytics.vision.onnx_build import GraphBuilder
 
-    sources = {r.source for r in rows}
+    sources = {group_of(r.source) for r in rows}
     head = train_scene(rows, feats, sources)
     g = GraphBuilder(name=f"scene_{variant}")
     g.input("features", ["N", head.w.shape[0]])
@@ -585,6 +642,7 @@ def export(rows: list[Row], feats: dict[str, np.ndarray], out: Path, variant: st
         "views": views,
         "seed": SEED,
         "sources": sorted(sources),
+        "synthetic_sources": sorted({r.source for r in rows if is_synthetic(r.source)}),
         "n_images": len(rows),
         "far_budget": FAR_BUDGET,
         "l2": L2,
