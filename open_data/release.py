@@ -70,6 +70,7 @@ class ReleaseError(RuntimeError):
 
 COUNTS_NAME = "counts.parquet"
 BUILD_WORKERS = 2  # partitions encoded at once (each holds one partition in memory)
+FAST_SORT_COLUMNS = 3  # columns tried as the sort key of a dataset without leading sort columns
 COUNTS_MAX_VALUES = 20_000  # text columns with more distinct values per partition are not counted
 CHECKSUM_VERSION = 1
 COUNTS_SCHEMA = pa.schema(
@@ -173,8 +174,59 @@ def _order_by(names: list[str], leading: tuple[str, ...]) -> str:
     return ", ".join(_quote(c) for c in keys)
 
 
+SORT_KEY_LIMIT = 1 << 62  # the combined key of the fast sort must fit a signed 64-bit integer
+
+
+def _sort_ranks(col: pa.ChunkedArray) -> tuple[pa.Array, int] | None:
+    """Per row, the rank of its value among the column's distinct values (NULL last); None for other types.
+
+    Text compares byte by byte and NULL sorts last, as in DuckDB's default ``ORDER BY``."""
+    t = col.type
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        col = pc.cast(col, pa.string())
+    elif not (pa.types.is_string(t) or pa.types.is_integer(t) or pa.types.is_timestamp(t) or pa.types.is_date(t)):
+        return None
+    distinct = pc.unique(col)
+    distinct = distinct.take(pc.array_sort_indices(distinct, null_placement="at_end"))
+    ranks = pc.cast(pc.index_in(col, value_set=distinct, skip_nulls=False), pa.int64())
+    return (ranks.combine_chunks() if isinstance(ranks, pa.ChunkedArray) else ranks), len(distinct)
+
+
+def _fast_sorted(table: pa.Table, keys: list[str]) -> pa.Table | None:
+    """``table`` ordered by ``keys`` when they tell every row apart (then that is also the order by every
+    column); None when a key's type is not handled, the key is too wide, or two rows tie on it."""
+    if not keys:
+        return None
+    combined: pa.Array | None = None
+    width = 1
+    for name in keys:
+        got = _sort_ranks(table.column(name))
+        if got is None:
+            return None
+        ranks, n = got
+        width *= max(n, 1)
+        if width >= SORT_KEY_LIMIT:
+            return None
+        combined = ranks if combined is None else pc.add(pc.multiply(combined, n), ranks)
+    assert combined is not None
+    order = pc.sort_indices(combined)
+    ordered = combined.take(order)
+    if len(ordered) > 1 and pc.any(pc.equal(ordered[1:], ordered[:-1])).as_py():
+        return None
+    return table.take(order)
+
+
 def _sorted(table: pa.Table, leading: tuple[str, ...] = ()) -> pa.Table:
-    """Rows ordered by ``leading`` columns, then by every column (a total, deterministic order)."""
+    """Rows ordered by ``leading`` columns, then by every column (a total, deterministic order).
+
+    When the leading columns (without any: the first columns) tell every row apart, the rows are ordered
+    by them in Arrow, which gives the same order as DuckDB's ``ORDER BY`` of every column at a fraction of
+    the cost; otherwise DuckDB sorts by every column."""
+    names = table.column_names
+    keys = [c for c in leading if c in names] or names[:FAST_SORT_COLUMNS]
+    fast = _fast_sorted(table, keys)
+    if fast is not None:
+        return fast
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -377,7 +429,10 @@ def touched_parts(
         if not changed:
             return set()
         key_sql = _part_key_sql(part.column, col_type, part.grain)
-        rows = lake.query(f"SELECT DISTINCT {key_sql} AS k FROM read_parquet(?)", [changed]).to_pylist()
+        col = _quote(part.column)
+        rows = lake.query(
+            f"SELECT DISTINCT {key_sql} AS k FROM (SELECT DISTINCT {col} FROM read_parquet(?))", [changed]
+        ).to_pylist()
     except (duckdb.Error, KeyError):
         log.info("cannot tell the changed partitions of %s from its files; checking every partition", table)
         return None
@@ -409,9 +464,13 @@ def part_checksums(
         out = {k: v for k, v in previous[1].items() if k not in touched}
         clause, more = _where_parts(part, col_type, touched)
         where, params = f" WHERE {clause}", {**params, **more}
+    # rows are first grouped by the raw partition column (a cheap key; hourly data has few values), so the
+    # partition key is formatted once per distinct value instead of once per row
+    col = _quote(part.column)
     rows = lake.query(
-        f"SELECT {key_sql} AS k, count(*) AS n, sum(hash({cols}))::VARCHAR AS h "
-        f"FROM ({variant.sql}) AS _v{where} GROUP BY ALL",
+        f"SELECT {key_sql} AS k, sum(n)::BIGINT AS n, sum(h)::VARCHAR AS h FROM ("
+        f"SELECT {col}, count(*) AS n, sum(hash({cols})) AS h FROM ({variant.sql}) AS _v{where} GROUP BY ALL"
+        ") GROUP BY ALL",
         params,
     ).to_pylist()
     for r in rows:
@@ -421,15 +480,14 @@ def part_checksums(
 
 
 def _part_rows(lake: Lake, variant: Variant, part: Partitioning, schema: pa.Schema, key: str, sid: int) -> pa.Table:
-    """The rows of one partition, in release order (the sort runs in the same scan)."""
+    """The rows of one partition, in release order."""
     col = _quote(part.column)
-    order = _order_by(schema.names, part.sort)
     if key == NULL_PART:
-        sql = f"SELECT * FROM ({variant.sql}) AS _v WHERE {col} IS NULL ORDER BY {order}"
-        return lake.query(sql, {"snapshot": sid})
+        sql = f"SELECT * FROM ({variant.sql}) AS _v WHERE {col} IS NULL"
+        return _sorted(lake.query(sql, {"snapshot": sid}), part.sort)
     lo, hi = _part_bounds(key, part.grain, schema.field(part.column).type)
-    sql = f"SELECT * FROM ({variant.sql}) AS _v WHERE {col} >= $lo AND {col} < $hi ORDER BY {order}"
-    return lake.query(sql, {"snapshot": sid, "lo": lo, "hi": hi})
+    sql = f"SELECT * FROM ({variant.sql}) AS _v WHERE {col} >= $lo AND {col} < $hi"
+    return _sorted(lake.query(sql, {"snapshot": sid, "lo": lo, "hi": hi}), part.sort)
 
 
 def value_counts(table: pa.Table, key: str) -> tuple[list[str], pa.Table]:

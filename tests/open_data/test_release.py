@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from frictionless import validate
 
 from open_data.datasets import DATASETS, Variant
 from open_data.dcat import validate_catalog
-from open_data.release import ReleaseError, build_release, list_releases, sha256
+from open_data.release import ReleaseError, _sorted, build_release, list_releases, sha256
 from tests.open_data.conftest import T0, fill_frames, fresh_store
 from warehouse.lake import Lake
 from warehouse.object_store import LocalObjectStore
@@ -166,3 +168,51 @@ def test_bad_version_or_snapshot_refused(
 ) -> None:
     with pytest.raises(ReleaseError):
         build_release(ro_lake, store, snapshot, version)
+
+
+UTC_TS = pa.timestamp("us", tz="UTC")
+SORT_CASES = [
+    # (rows as column -> values, leading sort columns); each row order is compared with DuckDB's ORDER BY
+    ({"k": ["b", None, "a", "é", "B", "ab"], "x": [1.5, 2.0, None, 0.1, 3.0, 1.0]}, ("k",)),
+    ({"d": [date(2026, 1, 2), None, date(2025, 12, 31)], "n": [3, 1, 2]}, ()),
+    (
+        {
+            "t": [datetime(2026, 1, 1, h % 3, tzinfo=UTC) for h in range(9)] + [None],
+            "cam": [f"cam-{h // 3}" for h in range(9)] + ["cam-0"],
+            "v": [float(h) for h in range(10)],
+        },
+        ("cam", "t"),
+    ),
+    ({"k": ["a", "a", "b", None, None], "v": [2, 1, 0, 5, 4]}, ("k",)),  # ties on the leading column
+    ({"f": [0.5, float("nan"), None, -1.0], "s": ["x", "y", "z", "w"]}, ("f",)),  # a float key
+    ({"i": [3, -2, 7, None], "s": ["c", "a", "b", "d"]}, ()),
+]
+
+
+@pytest.mark.parametrize(("columns", "leading"), SORT_CASES)
+def test_release_order_equals_duckdb_order_by_every_column(
+    columns: dict[str, list[object]], leading: tuple[str, ...]
+) -> None:
+    table = pa.table(columns)
+    for n in (0, 1, table.num_rows):  # every prefix of the rows, shuffled
+        part = table.slice(0, n)
+        part = part.take(pa.array(list(reversed(range(n))), pa.int64()))
+        names = part.column_names
+        keys = [c for c in leading if c in names] + [c for c in names if c not in leading]
+        con = duckdb.connect()
+        con.register("_t", part)
+        expected = con.execute("SELECT * FROM _t ORDER BY " + ", ".join(f'"{c}"' for c in keys)).to_arrow_table()
+        con.close()
+        got = _sorted(part, leading)
+        assert got.to_pylist() == expected.cast(got.schema).to_pylist() or _same_with_nan(got, expected)
+
+
+def _same_with_nan(got: pa.Table, expected: pa.Table) -> bool:
+    """Row lists equal, NaN equal to NaN."""
+
+    def norm(v: object) -> object:
+        return "nan" if isinstance(v, float) and v != v else v
+
+    return [{k: norm(v) for k, v in r.items()} for r in got.to_pylist()] == [
+        {k: norm(v) for k, v in r.items()} for r in expected.to_pylist()
+    ]
