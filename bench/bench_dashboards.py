@@ -11,20 +11,27 @@ each run with a fresh process, and prints the medians:
    warm start) and a fresh headless Chromium, then
 
    * ``Overview (new tab)``: ``page.goto("/")``, so it includes loading Streamlit's own JavaScript;
+     a new tab has not signed in: the public Overview;
+   * (sign in through the sidebar form as the test ``analyst``, not timed: Camera needs it)
    * ``Camera``: click on the sidebar link, the in-app navigation a user makes;
    * ``Overview (in-app)``: click back to Overview.
 
-   **First render** = from that navigation until the page's heading, its main map (the deck.gl
-   canvas) and its main chart (Vega-Lite) are visible (Overview also its headline metrics),
-   Streamlit's "running" indicator is gone, and the browser has painted one frame after that
-   (two ``requestAnimationFrame`` callbacks), so the map's first WebGL frame is on screen. The
-   browser renders WebGL in software here (``--disable-gpu``, SwiftShader): drawing the map is a
-   large part of the figure on a machine without a GPU.
+   **First render** = from that navigation until the page's heading, its main map and its main
+   chart are drawn (Overview also its headline metrics), Streamlit's "running" indicator is
+   gone, and the browser has painted one frame after that (two ``requestAnimationFrame``
+   callbacks). The Overview's first map is drawn by Vega-Lite on a 2D canvas; the Camera page's
+   map is deck.gl's WebGL canvas, which the browser renders in software here (``--disable-gpu``,
+   SwiftShader): drawing a deck.gl map is a large part of a figure on a machine without a GPU.
 
    For the new tab, the browser also records when each part first appeared (Streamlit's shell,
-   the metrics, the level chart, the map canvas), so the time left after "map canvas attached" is the
-   map's first WebGL frame. ``--gpu-trace`` adds one traced new-tab view (not in the medians)
-   and prints how long Chromium's GPU process was busy with WebGL (software rendering here).
+   the metrics, the level chart, the map). Then, not timed with the rest: the Overview's
+   "interactive map" switch (the deck.gl map, zoom and pan) is turned on and timed until its
+   WebGL frame is painted. ``--gpu-trace`` adds one traced new tab and switch (not in the
+   medians) and prints how long Chromium's GPU process was busy with WebGL for each.
+
+   Wall-clock times grow with the machine's load; the CPU seconds that Chromium (all its
+   processes) and the Streamlit server used for the new tab are printed too, a figure that
+   depends much less on the load.
 
    Also printed: the websocket bytes each page view sent to the browser, and the resident memory
    (RSS) of the ``streamlit run`` process when idle and after the page views.
@@ -61,23 +68,34 @@ ARGS = [
     "--no-first-run",
 ]
 PAGES = ("views/overview.py", "views/camera.py")
+SIGN_IN_AS = "analyst"  # a test account (crafted.TEST_USERS); Overview is public, Camera needs a signed-in analyst
 PAINTED_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+DECK_CANVAS = '[data-testid="stDeckGlJsonChart"] canvas'
+OVERVIEW_MAP = '.st-key-city_map [data-testid="stVegaLiteChart"] canvas'  # the Overview's first map (Vega-Lite)
+LEVEL_CHART = '[data-testid="stVegaLiteChart"]:not(.st-key-city_map [data-testid="stVegaLiteChart"])'
 IDLE_JS = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 # when each part of a new tab first appears (ms since navigation start), recorded in the page
-MARKS_JS = """
-window.__pantauMarks = {};
-const __sel = {shell: '[data-testid="stSidebarNavLink"]', metrics: '[data-testid="stMetric"]',
-               canvas: '[data-testid="stDeckGlJsonChart"] canvas', chart: '[data-testid="stVegaLiteChart"]'};
+MARK_SELECTORS = {
+    "shell": '[data-testid="stSidebarNavLink"]',
+    "metrics": '[data-testid="stMetric"]',
+    "map": OVERVIEW_MAP,
+    "chart": LEVEL_CHART,
+}
+MARKS_JS = (
+    "window.__pantauMarks = {};\nconst __sel = "
+    + json.dumps(MARK_SELECTORS)
+    + """;
 new MutationObserver(() => {
   for (const [k, s] of Object.entries(__sel))
     if (!window.__pantauMarks[k] && document.querySelector(s)) window.__pantauMarks[k] = performance.now();
 }).observe(document, {subtree: true, childList: true});
 """
+)
 MARK_LABELS = {
     "shell": "Streamlit shell (sidebar) shown",
     "metrics": "headline metrics shown",
     "chart": "level chart shown",
-    "canvas": "map canvas attached",
+    "map": "map canvas attached (Vega-Lite)",
 }
 
 
@@ -94,6 +112,44 @@ def build_lake(root: Path, cameras: int, days: int) -> int:
         return int(lake.scalar("SELECT count(*) FROM risk_hourly_camera"))
     finally:
         lake.close()
+
+
+def add_accounts(root: Path) -> None:
+    """The test accounts (``crafted.TEST_USERS``) in the data folder's ops DB: Camera needs a signed-in analyst."""
+    from crafted import add_test_users
+
+    add_test_users(root)
+
+
+def _stat(pid: str) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds used so far) of a process from /proc, or None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants (Linux /proc)."""
+    stats = {int(pid): st for pid in os.listdir("/proc") if pid.isdigit() and (st := _stat(pid)) is not None}
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats[pid][1] if pid in stats else 0.0
+        todo += [child for child, (parent, _) in stats.items() if parent == pid]
+    return total
+
+
+def browser_pid(marker: str) -> int:
+    """The Chromium browser process started with ``marker`` on its command line."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return int(pid)
+        except OSError:
+            continue
+    raise LookupError(marker)
 
 
 def rss_mb(pid: int) -> float:
@@ -124,9 +180,13 @@ def apptest_pages(root: Path) -> dict[str, float]:
         data.tables()
     else:  # an older server.py (to measure a baseline checkout)
         server.warm_up()
+    from dashboards.auth import PRINCIPAL
+
     out = {}
     for page in PAGES:
         at = AppTest.from_file(str(REPO / "dashboards" / "app.py"), default_timeout=300)
+        if page != "views/overview.py":  # what the sign-in form leaves in the session
+            at.session_state[PRINCIPAL] = (SIGN_IN_AS, "local")
         t0 = time.perf_counter()
         at.switch_page(page).run()
         out[page] = time.perf_counter() - t0
@@ -168,6 +228,9 @@ def browser_run(root: Path, gpu_trace: Path | None = None) -> dict[str, float] |
         from playwright.sync_api import sync_playwright
     except ImportError:
         return None
+    from test_browser import sign_in
+
+    from dashboards.i18n import translate
     from dashboards.launch import start_dashboard, wait_until_ready
 
     with socket.socket() as s:
@@ -180,36 +243,50 @@ def browser_run(root: Path, gpu_trace: Path | None = None) -> dict[str, float] |
         assert wait_until_ready(port, 300), "the dashboard did not start"
         out["rss_idle_mb"] = rss_mb(proc.pid)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+            marker = f"--pantau-bench={os.getpid()}-{port}"  # finds the browser process (an unknown switch is ignored)
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=[*ARGS, marker], headless=True)
             try:
+                chromium = browser_pid(marker)
                 page = browser.new_page(viewport={"width": 1440, "height": 1000})
                 page.add_init_script(MARKS_JS)
                 page.on(
                     "websocket",
                     lambda ws: ws.on("framereceived", lambda p: received.__setitem__(0, received[0] + len(p))),
                 )
-                overview = [
-                    '[data-testid="stMetric"]',
-                    '[data-testid="stDeckGlJsonChart"] canvas',
-                    '[data-testid="stVegaLiteChart"]',
-                ]
-                camera = ['[data-testid="stDeckGlJsonChart"] canvas', '[data-testid="stVegaLiteChart"]']
+                overview = ['[data-testid="stMetric"]', OVERVIEW_MAP, LEVEL_CHART]
+                camera = [DECK_CANVAS, '[data-testid="stVegaLiteChart"]']
 
                 if gpu_trace:
                     browser.start_tracing(page=page, path=str(gpu_trace), categories=["gpu"])
+                cpu0 = tree_cpu_s(chromium), tree_cpu_s(proc.pid)
                 t0 = time.perf_counter()
                 page.goto(f"http://127.0.0.1:{port}/", wait_until="commit")
                 page.get_by_role("heading", name="Ringkasan risiko Jakarta").wait_for(timeout=120_000)
                 _wait_rendered(page, overview)
                 out["overview_tab_s"] = time.perf_counter() - t0
+                out["tab_browser_cpu_s"] = tree_cpu_s(chromium) - cpu0[0]
+                out["tab_server_cpu_s"] = tree_cpu_s(proc.pid) - cpu0[1]
                 for key, ms in page.evaluate("() => window.__pantauMarks").items():
                     out[f"mark_{key}_s"] = ms / 1000
+                out["overview_kb"] = received[0] / 1024
                 if gpu_trace:
                     browser.stop_tracing()
                     out["gpu_busy_ms"] = gpu_busy_ms(gpu_trace)
-                    return out
-                out["overview_kb"] = received[0] / 1024
+                    browser.start_tracing(page=page, path=str(gpu_trace), categories=["gpu"])
 
+                switch = page.locator(".st-key-city_map").get_by_text(translate("map_interactive"))
+                t0 = time.perf_counter()
+                switch.click()
+                _wait_rendered(page, [f".st-key-city_map {DECK_CANVAS}"])
+                out["overview_deck_s"] = time.perf_counter() - t0
+                if gpu_trace:
+                    browser.stop_tracing()
+                    out["deck_gpu_busy_ms"] = gpu_busy_ms(gpu_trace)
+                    return out
+                switch.click()  # back to the first map
+                _wait_rendered(page, overview)
+
+                sign_in(page, SIGN_IN_AS)
                 received[0] = 0
                 t0 = time.perf_counter()
                 page.locator('[data-testid="stSidebarNavLink"][href$="/camera"]').click()
@@ -258,6 +335,7 @@ def main() -> None:
             print(
                 f"lake: {args.cameras} cameras x {args.days} days = {rows:,} camera-hours ({time.perf_counter() - t0:.0f} s)"
             )
+        add_accounts(root)
         loads = [os.getloadavg()[0]]
         server = [apptest_in_subprocess(root) for _ in range(args.runs)]
         loads.append(os.getloadavg()[0])
@@ -279,6 +357,11 @@ def main() -> None:
             print(f"browser Overview (new tab)  first render  {_median(browser, 'overview_tab_s')} s")
             for key, label in MARK_LABELS.items():  # browser clock, from navigation start
                 print(f"   {label + ' at':<39}{_median(browser, f'mark_{key}_s')} s")
+            print(f"   CPU of Chromium (all its processes)  {_median(browser, 'tab_browser_cpu_s')} s")
+            print(f"   CPU of the streamlit server          {_median(browser, 'tab_server_cpu_s')} s")
+            print(
+                f"browser Overview interactive map switch   {_median(browser, 'overview_deck_s')} s  (deck.gl, WebGL)"
+            )
             print(f"browser Camera (in-app)     first render  {_median(browser, 'camera_s')} s")
             print(f"browser Overview (in-app)   first render  {_median(browser, 'overview_nav_s')} s")
             print(f"websocket payload Overview                {_median(browser, 'overview_kb')} KiB")
@@ -289,9 +372,9 @@ def main() -> None:
             traced = browser_run(root, gpu_trace=Path(tmp) / "trace.json")
             if traced:
                 print(
-                    f"traced new tab (not in the medians): first render {traced['overview_tab_s']:.2f} s, "
-                    f"map canvas attached at {traced.get('mark_canvas_s', float('nan')):.2f} s, "
-                    f"GPU process busy with WebGL {traced['gpu_busy_ms']:.0f} ms"
+                    f"traced (not in the medians): new tab first render {traced['overview_tab_s']:.2f} s, "
+                    f"GPU process busy with WebGL {traced['gpu_busy_ms']:.0f} ms; interactive map switch "
+                    f"{traced['overview_deck_s']:.2f} s, GPU process busy {traced['deck_gpu_busy_ms']:.0f} ms"
                 )
 
 

@@ -113,6 +113,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "m_kel_at_risk": ("Kelurahan berisiko", "Kelurahan at risk"),
     "m_unhealthy": ("Kamera bermasalah", "Cameras with issues"),
     "map_title": ("Peta kamera dan risiko kelurahan", "Camera and kelurahan risk map"),
+    "map_interactive": ("Peta interaktif (perbesar, geser)", "Interactive map (zoom, pan)"),
+    "map_interactive_help": (
+        "Peta WebGL yang bisa diperbesar dan digeser; tanpa GPU, peta ini butuh sekitar satu detik lebih lama untuk tampil.",
+        "A WebGL map you can zoom and pan; without a GPU it takes about a second longer to appear.",
+    ),
     "map_legend": (
         "Warna titik = tingkat risiko terkini; titik bergaris merah = kamera bermasalah. "
         "Warna area = risiko tertinggi kelurahan dalam 3 jam terakhir.",

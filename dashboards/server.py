@@ -61,13 +61,15 @@ def _warm_data() -> None:
     ui.kelurahan_features(root)
     ui.kelurahan_features(root, city=False)  # the Camera page's kelurahan outline
     ui.kelurahan_borders(root)
-    # the Overview's map as its first view asks for it (same arguments: the cache's key); the
+    # the Overview's first map as its first view asks for it (same arguments: the cache's key); the
     # labels are read outside a session here (Streamlit warns once per label: nothing is wrong)
     ctx_log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
     level = ctx_log.level
     ctx_log.setLevel(logging.ERROR)
     try:
-        ui.city_map_json(cams[list(ui.CITY_MAP_COLUMNS)], kel_levels, root, DEFAULT_LANG)
+        city = cams[list(ui.CITY_MAP_COLUMNS)]
+        ui.city_map_spec(city, kel_levels, root, DEFAULT_LANG)
+        ui.city_map_json(city, kel_levels, root, DEFAULT_LANG)  # the interactive map, one switch away
     finally:
         ctx_log.setLevel(level)
 

@@ -425,25 +425,54 @@ def _shape_info(geometry: dict[str, Any]) -> dict[str, Any]:
 CITY_MAP_COLUMNS = ("camera_id", "name", "lat", "lon", "level", "health")  # what city_map uses of camera_state
 
 
-def city_map(cams: pd.DataFrame, kel_levels: pd.Series, root: str) -> pdk.Deck:
-    """The Overview's map: kelurahan filled by their current level, their borders, every camera."""
+def _kelurahan_fill(level: str) -> list[int]:
+    """A kelurahan's RGBA on the city map: its level's colour, see-through (faint when there is no data)."""
+    color = list(LEVEL_COLORS[level])
+    color[3] = 110 if level != "unknown" else 35
+    return color
+
+
+def _city_features(kel_levels: pd.Series, root: str) -> list[dict[str, Any]]:
+    """The city map's kelurahan as GeoJSON features: geometry, fill colour, tooltip name and level."""
     features = []
     for feat in kelurahan_features(root):
         props = feat["properties"]
         level = kel_levels.get(props["kode_kelurahan"], "unknown")
-        color = list(LEVEL_COLORS[level])
-        color[3] = 110 if level != "unknown" else 35
         features.append(
             {
                 "type": "Feature",
                 "geometry": feat["geometry"],
-                "properties": {  # only what the layer and the tooltip use
-                    "fill": color,
+                "properties": {  # only what the map and the tooltip use
+                    "fill": _kelurahan_fill(level),
                     "name": f"{props['nama_kelurahan']} ({props['nama_kecamatan']})",
                     "info": level_label(level),
                 },
             }
         )
+    return features
+
+
+def _city_points(cams: pd.DataFrame) -> pd.DataFrame:
+    """The city map's cameras: position, tooltip, fill by level, a red outline when unhealthy, a radius in metres."""
+    pts = cams.dropna(subset=["lat", "lon"])
+    return pd.DataFrame(
+        {
+            "lat": pts["lat"].astype(float).round(COORD_DECIMALS),
+            "lon": pts["lon"].astype(float).round(COORD_DECIMALS),
+            "name": pts["name"].fillna(pts["camera_id"]).astype(str),
+            "info": [
+                f"{level_label(lv)} · {health_label(h)}" for lv, h in zip(pts["level"], pts["health"], strict=True)
+            ],
+            "fill": [LEVEL_COLORS[lv] for lv in pts["level"]],
+            "line": [[0, 0, 0, 0] if h in ("ok", "unknown") else [190, 18, 60, 255] for h in pts["health"]],
+            "radius": [60 if lv in ("unknown", "Normal") else 140 for lv in pts["level"]],
+        }
+    )
+
+
+def city_map(cams: pd.DataFrame, kel_levels: pd.Series, root: str) -> pdk.Deck:
+    """The Overview's interactive map (deck.gl): kelurahan filled by their current level, their borders, every camera."""
+    features = _city_features(kel_levels, root)
     layers: list[pdk.Layer] = []
     if features:
         # fill only: the boundaries are a LineLayer (cheap to draw without a GPU, see kelurahan_borders)
@@ -459,21 +488,8 @@ def city_map(cams: pd.DataFrame, kel_levels: pd.Series, root: str) -> pdk.Deck:
             )
         )
         layers.append(borders_layer(kelurahan_borders(root), [255, 255, 255, 200]))
-    pts = cams.dropna(subset=["lat", "lon"])
+    pts = _city_points(cams)
     if not pts.empty:
-        pts = pd.DataFrame(
-            {
-                "lat": pts["lat"].astype(float).round(COORD_DECIMALS),
-                "lon": pts["lon"].astype(float).round(COORD_DECIMALS),
-                "name": pts["name"].fillna(pts["camera_id"]).astype(str),
-                "info": [
-                    f"{level_label(lv)} · {health_label(h)}" for lv, h in zip(pts["level"], pts["health"], strict=True)
-                ],
-                "fill": [LEVEL_COLORS[lv] for lv in pts["level"]],
-                "line": [[0, 0, 0, 0] if h in ("ok", "unknown") else [190, 18, 60, 255] for h in pts["health"]],
-                "radius": [60 if lv in ("unknown", "Normal") else 140 for lv in pts["level"]],
-            }
-        )
         layers.append(
             pdk.Layer(
                 "ScatterplotLayer",
@@ -497,10 +513,112 @@ def city_map(cams: pd.DataFrame, kel_levels: pd.Series, root: str) -> pdk.Deck:
 def city_map_json(cams: pd.DataFrame, kel_levels: pd.Series, root: str, lang: str) -> str:
     """:func:`city_map`'s JSON for this camera and kelurahan state (``lang`` keys the cache: labels).
 
+    Built by the server's warm start too (dashboards/server.py), as :func:`city_map_spec` is.
+    """
+    return str(city_map(cams, kel_levels, root).to_json())
+
+
+def _css(rgba: list[int]) -> str:
+    return f"rgba({rgba[0]},{rgba[1]},{rgba[2]},{rgba[3] / 255:.2f})"
+
+
+CITY_CHART_HEIGHT = 560
+
+
+def city_map_chart(cams: pd.DataFrame, kel_levels: pd.Series, root: str) -> alt.LayerChart | None:
+    """The Overview's first map: the same kelurahan fills, borders and cameras as :func:`city_map`, drawn by Vega-Lite.
+
+    Vega draws it on a 2D canvas, which the page already loads for its charts: no WebGL and no
+    deck.gl bundle (3 MB of JavaScript). In a browser without a GPU that is ~1 s less before the
+    first map is on screen; the deck.gl map (zoom, pan) is one switch away. The view fits the
+    cameras, as the deck.gl map does (Jakarta's default view when there are none). None: nothing to draw.
+    """
+    import shapely
+    from shapely.geometry import mapping, shape
+
+    # d3-geo (Vega) reads a ring's orientation on the sphere: an exterior ring must run clockwise,
+    # else the polygon is the whole globe minus the kelurahan
+    features = [
+        {
+            **f,
+            "geometry": mapping(shapely.orient_polygons(shape(f["geometry"]), exterior_cw=True)),
+            "properties": {**f["properties"], "fill": _css(f["properties"]["fill"])},
+        }
+        for f in _city_features(kel_levels, root)
+    ]
+    view = fit_view(cams["lat"], cams["lon"])
+    # the latitudes deck.gl shows at fit_view's zoom on this height (512 px per 360 degrees at zoom 0), fitted to
+    half_lat = CITY_CHART_HEIGHT / 2 * 360 / (512 * 2 ** view["zoom"]) * np.cos(np.radians(view["latitude"]))
+    box = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {
+            "type": "LineString",
+            "coordinates": [
+                [view["longitude"], view["latitude"] - half_lat],
+                [view["longitude"], view["latitude"] + half_lat],
+            ],
+        },
+    }
+    kel = (
+        alt.Chart(alt.Data(values=features))
+        .mark_geoshape(stroke="rgba(255,255,255,0.78)", strokeWidth=1, clip=True)
+        .encode(
+            fill=alt.Fill("properties.fill:N", scale=None),
+            tooltip=[
+                alt.Tooltip("properties.name:N", title="Kelurahan"),
+                alt.Tooltip("properties.info:N", title=t("level")),
+            ],
+        )
+    )
+    pts = _city_points(cams)
+    pts = pd.DataFrame(
+        {
+            "lon": pts["lon"],
+            "lat": pts["lat"],
+            "name": pts["name"],
+            "info": pts["info"],
+            "fill": [_css(c) for c in pts["fill"]],
+            "line": [_css(c) for c in pts["line"]],
+            "size": np.where(pts["radius"] > 60, 60, 30),  # px^2: at-risk cameras a little larger
+        }
+    )
+    cams_layer = (
+        alt.Chart(pts)
+        .mark_circle(opacity=1, strokeWidth=2, clip=True)
+        .encode(
+            longitude="lon:Q",
+            latitude="lat:Q",
+            fill=alt.Fill("fill:N", scale=None),
+            stroke=alt.Stroke("line:N", scale=None),
+            size=alt.Size("size:Q", scale=None),
+            tooltip=[alt.Tooltip("name:N", title=t("m_cameras")), alt.Tooltip("info:N", title=t("level"))],
+        )
+    )
+    layers = ([kel] if features else []) + ([cams_layer] if not pts.empty else [])
+    if not layers:
+        return None
+    return (
+        alt.layer(*layers)
+        .project(type="mercator", fit=box)
+        .properties(height=CITY_CHART_HEIGHT, width="container")
+        .configure_view(stroke=None)
+    )
+
+
+@st.cache_data(ttl=data.TTL_LIVE, max_entries=8, show_spinner=False)
+def city_map_spec(cams: pd.DataFrame, kel_levels: pd.Series, root: str, lang: str) -> dict[str, Any] | None:
+    """:func:`city_map_chart` as a Vega-Lite spec for this camera and kelurahan state (``lang`` keys the cache).
+
     The server's warm start builds it once (dashboards/server.py), so a first view within
     ``TTL_LIVE`` of the start finds it ready.
     """
-    return str(city_map(cams, kel_levels, root).to_json())
+    chart = city_map_chart(cams, kel_levels, root)
+    if chart is None:
+        return None
+    spec = dict(chart.to_dict(validate=False))  # checking ~200 KB of inline GeoJSON against the schema: ~0.1 s
+    spec["usermeta"] = {"embedOptions": {"renderer": "canvas"}}  # one canvas, not ~1,600 SVG elements
+    return spec
 
 
 def page_header(title_key: str, caption: str | None = None) -> None:

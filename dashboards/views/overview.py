@@ -50,8 +50,8 @@ def _live() -> None:
     left, right = st.columns([3, 1.3])
     with left, ui.section():
         st.subheader(t("map_title"))
-        spec = ui.city_map_json(cams[list(ui.CITY_MAP_COLUMNS)], kel_levels, str(data.data_dir()), current_lang())
-        st.pydeck_chart(ui.PrebuiltDeck(spec), height=560)
+        with st.container(key="city_map"):
+            _city_map(cams[list(ui.CITY_MAP_COLUMNS)], kel_levels)
         st.caption(t("map_legend"))
     with right:
         with ui.section():
@@ -86,6 +86,19 @@ def _live() -> None:
                 )
                 st.altair_chart(chart, width="stretch")
     st.caption(t("last_refresh", time=ui.now_wib().strftime("%H:%M:%S")))
+
+
+def _city_map(cams: pd.DataFrame, kel_levels: pd.Series) -> None:
+    """The map drawn on a 2D canvas (on screen soonest, no GPU needed), or the deck.gl map to zoom and pan."""
+    root, lang = str(data.data_dir()), current_lang()
+    if st.toggle(t("map_interactive"), key="overview_map_interactive", help=t("map_interactive_help")):
+        st.pydeck_chart(ui.PrebuiltDeck(ui.city_map_json(cams, kel_levels, root, lang)), height=ui.CITY_CHART_HEIGHT)
+        return
+    spec = ui.city_map_spec(cams, kel_levels, root, lang)
+    if spec is None:
+        ui.empty_state()
+    else:
+        st.vega_lite_chart(spec, width="stretch")
 
 
 def render() -> None:

@@ -110,12 +110,22 @@ def test_overview_populated(populated_dir: Path) -> None:
     assert m[translate("m_active_alerts")] == "1"
     assert m[translate("m_kel_at_risk")] == "1"  # Kampung Melayu is Siaga
     assert m[translate("m_unhealthy")] == "1"  # CAM-0003 frozen
-    decks = at.get("deck_gl_json_chart")
-    assert len(decks) == 1
-    spec = decks[0].proto.json
-    assert "Kali Ciliwung" in spec and "Kampung Melayu" in spec
+    assert not at.get("deck_gl_json_chart")  # the first map is drawn on a 2D canvas, not WebGL
+    city_map = at.get("vega_lite_chart")[0].proto
+    assert "Kampung Melayu" in city_map.spec and '"geoshape"' in city_map.spec
+    assert any(d.data.data and b"Kali Ciliwung" in d.data.data for d in city_map.datasets)  # cameras, as Arrow
     said = texts(at)
     assert "Siaga" in said and "CAM-0004" in said
+
+
+def test_overview_interactive_map_switch_shows_the_deck_gl_map(populated_dir: Path) -> None:
+    at = open_page("views/overview.py", user=None)  # public: the Overview needs no sign-in
+    at.toggle(key="overview_map_interactive").set_value(True).run()
+    assert_clean(at)
+    decks = at.get("deck_gl_json_chart")
+    assert len(decks) == 1
+    assert "Kali Ciliwung" in decks[0].proto.json and "Kampung Melayu" in decks[0].proto.json
+    assert len(at.get("vega_lite_chart")) == 1  # the level chart only
 
 
 def test_overview_switches_to_english(populated_dir: Path) -> None:

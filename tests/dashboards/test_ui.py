@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from dashboards import ui
 from warehouse.lake import Lake, LakeConfig
@@ -104,7 +105,8 @@ def test_simplify_coverage_keeps_neighbours_meeting(wiggles: int, amp: float, ma
     assert np.array_equal(coords, coords.round(ui.CITY_DECIMALS))
 
 
-def test_city_map_draws_borders_on_the_fill_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _two_kelurahan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, pd.DataFrame, pd.Series]:
+    """A lake with two neighbouring square kelurahan (one Awas, one without data), a Siaga camera and one unplaced."""
     squares = [(106.80, -6.20), (106.81, -6.20)]
     root = tmp_path / "pantau-data"
     lake = Lake(LakeConfig(root=root))
@@ -135,7 +137,11 @@ def test_city_map_draws_borders_on_the_fill_edges(tmp_path: Path, monkeypatch: p
             "health": ["frozen", "unknown"],
         }
     )
-    levels = pd.Series({"31.71.01.1000": "Awas"})
+    return root, cams, pd.Series({"31.71.01.1000": "Awas"})
+
+
+def test_city_map_draws_borders_on_the_fill_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, cams, levels = _two_kelurahan(tmp_path, monkeypatch)
     spec = json.loads(ui.city_map(cams, levels, str(root)).to_json())
     fills, borders, points = spec["layers"]
     assert [fills["@@type"], borders["@@type"], points["@@type"]] == ["GeoJsonLayer", "LineLayer", "ScatterplotLayer"]
@@ -153,6 +159,29 @@ def test_city_map_draws_borders_on_the_fill_edges(tmp_path: Path, monkeypatch: p
     assert drawn == fill_edges and len(drawn) == 7
     assert not borders.get("pickable") and fills["pickable"] and points["pickable"]
     assert [p["name"] for p in points["data"]] == ["Satu"]  # a camera without a position is not drawn
+
+
+def test_city_map_chart_draws_the_same_map_on_a_2d_canvas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, cams, levels = _two_kelurahan(tmp_path, monkeypatch)
+    chart = ui.city_map_chart(cams, levels, str(root))
+    assert chart is not None
+    spec = chart.to_dict()  # valid Vega-Lite (the page skips this check)
+    kel, points = spec["layer"]
+    features = kel["data"]["values"]
+    assert [f["properties"]["fill"] for f in features] == ["rgba(220,38,38,0.43)", "rgba(148,163,184,0.14)"]
+    assert [f["properties"]["name"] for f in features] == ["K0 (Gambir)", "K1 (Gambir)"]
+    for f in features:  # d3-geo: a counter-clockwise exterior ring would fill the rest of the globe
+        assert not shapely.is_ccw(shapely.LinearRing(f["geometry"]["coordinates"][0]))
+    assert kel["mark"]["type"] == "geoshape" and kel["encoding"]["fill"]["scale"] is None
+    drawn = spec["datasets"][points["data"]["name"]]
+    assert [(p["name"], p["fill"], p["line"]) for p in drawn] == [
+        ("Satu", "rgba(249,115,22,0.90)", "rgba(190,18,60,1.00)")  # Siaga, outlined: frozen
+    ]
+    (lon0, lat0), (lon1, lat1) = spec["projection"]["fit"]["geometry"]["coordinates"]
+    assert lon0 == lon1 == pytest.approx(106.805) and (lat0 + lat1) / 2 == pytest.approx(-6.195)
+    page_spec = ui.city_map_spec(cams, levels, str(root), "id")
+    assert page_spec is not None and page_spec["usermeta"]["embedOptions"]["renderer"] == "canvas"
+    assert ui.city_map_chart(cams.iloc[:0], pd.Series(dtype=str), str(tmp_path / "no-lake")) is None
 
 
 NOW = pd.Timestamp("2026-11-28 10:00", tz="Asia/Jakarta")
