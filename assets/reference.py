@@ -1,9 +1,14 @@
 """Reference-data assets: one asset per lake table, loaded from the shipped Jakarta files."""
 
+from collections.abc import Sequence
+from typing import Any
+
 import dagster as dg
 
+from access.roles import system
 from ingest.reference import loaders as L
 from ingest.reference.pipeline import build_reference_tables, write_table
+from ingest.registry.audit import audit_registry_changes
 from ingest.registry.secrets import has_credentials
 from orchestration.resources import LakeResource
 from warehouse.migrations import migrate
@@ -49,9 +54,14 @@ def lake_schema(lake: LakeResource) -> dg.MaterializeResult:
 def reference_tables(context: dg.AssetExecutionContext, lake: LakeResource):  # type: ignore[no-untyped-def]
     results = build_reference_tables()
     issues: list[L.RefIssue] = []
+    ops_db_url = lake.get().resolved_ops_db_url()
+
+    def audit(changes: Sequence[Any]) -> int:  # seeded cameras: one audit row each, as role system
+        return audit_registry_changes(ops_db_url, changes, system("reference-load"))
+
     with lake.get_lake() as lk:
         for table, res in results.items():
-            write_table(lk, table, res)
+            write_table(lk, table, res, audit)
             issues += res.issues
             yield dg.MaterializeResult(
                 asset_key=table,

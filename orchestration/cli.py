@@ -91,14 +91,20 @@ def _ops_db_upgrade(url: str) -> None:
 @app.command("load-reference")
 def load_reference(data_dir: DataDirOpt = None) -> None:
     """Load the shipped Jakarta reference data into the lake (replaces reference tables)."""
+    from alerts.cli_ops import cli_principal
     from ingest.reference.pipeline import load_reference_data
+    from ingest.registry.audit import audit_registry_changes
     from warehouse.lake import Lake
     from warehouse.migrations import migrate as run_migrate
 
     s = _settings(data_dir)
     with Lake(s.lake_config()) as lake:
         run_migrate(lake)
-        loads = load_reference_data(lake, progress=lambda t: console.print(f"  loading {t}"))
+        loads = load_reference_data(
+            lake,
+            progress=lambda t: console.print(f"  loading {t}"),
+            audit=lambda changes: audit_registry_changes(s.resolved_ops_db_url(), changes, cli_principal("")),
+        )
     table = Table("table", "rows", "source rows", "issues")
     for ld in loads:
         table.add_row(ld.table, str(ld.rows), str(ld.source_rows), str(ld.issues))
@@ -263,6 +269,9 @@ def capture(
     priority_boost: Annotated[
         float, typer.Option(help="How long a served request raises the sampling rate, s")
     ] = 120.0,
+    registry_poll: Annotated[
+        float, typer.Option(help="Shard workers: seconds between registry checks (added/retired/changed cameras)")
+    ] = 5.0,
 ) -> None:
     """Run a long-lived capture worker: sample, check health, score, land micro-batches (SIGTERM flushes).
 
@@ -297,13 +306,16 @@ def capture(
                 priority_lake.close()
         console.print(stats)
         return
-    # writable only to mark priority requests served; cameras are read
-    with Lake(s.lake_config(), read_only=not priority) as lake:
+    # writable only to mark priority requests served; cameras are read, and re-read (fresh read-only handle) when
+    # the registry changes
+    lake_config = s.lake_config()
+    with Lake(lake_config, read_only=not priority) as lake:
         stats = run_capture_command(
             lake, s.object_store(), shard=shard, interval_s=interval, flush_every_s=flush_every, duration_s=duration,
             cameras_file=cameras_file, camera_ids=camera_id, max_threads=max_threads, public_keyframes=public_keyframes,
             secrets_file=str(s.resolved_secrets_file()), scoring=s.scoring, priority=priority,
             priority_interval_s=priority_interval, priority_boost_s=priority_boost,
+            lake_factory=lambda: Lake(lake_config, read_only=True), registry_poll_s=registry_poll,
         )  # fmt: skip
     console.print(stats)
 

@@ -73,31 +73,12 @@ def _open_lake(s: Any, read_only: bool = False) -> Any:
 
 
 def _audit(s: Any, changes: list[Any], by: str | None) -> None:
-    """Each registry change also goes to the append-only audit log in the ops DB (who, role, before/after).
-
-    The lake keeps the camera's own versioned history; the audit row is written right after the lake
-    commit (two databases, so not one transaction).
-    """
-    from access.audit import principal_role, record_audit
+    """Each registry change also goes to the append-only audit log (``ingest.registry.audit``)."""
     from alerts.cli_ops import cli_principal
-    from alerts.db import OpsDB
+    from ingest.registry.audit import audit_registry_changes
 
-    if not changes:
-        return
-    who = cli_principal(_actor(by))
-    ops = OpsDB(s.resolved_ops_db_url())
-    try:
-        with ops.begin() as conn:
-            for c in changes:
-                record_audit(
-                    conn, actor=who.name, role=principal_role(who), action=f"camera.{c.action}",
-                    target_type="camera", target_id=c.camera_id,
-                    before={k: v[0] for k, v in c.fields.items()} if c.previous is not None else None,
-                    after={k: v[1] for k, v in c.fields.items()}, reason=c.note, source=who.source,
-                    at=c.changed_at,
-                )  # fmt: skip
-    finally:
-        ops.dispose()
+    if changes:
+        audit_registry_changes(s.resolved_ops_db_url(), changes, cli_principal(_actor(by)))
 
 
 def _show_change(change: Any) -> None:
@@ -274,7 +255,8 @@ def retire(
     by: ByOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Take a camera out of service (capture workers drop it within one lease heartbeat; history stays)."""
+    """Take a camera out of service (capture workers drop it at their next heartbeat or registry poll; history
+    stays)."""
     from ingest.registry.ops import RegistryError, retire_camera
 
     s = _settings(data_dir)

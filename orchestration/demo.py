@@ -296,10 +296,13 @@ def step_planning(ctx: DemoContext) -> None:
     for r in top:
         t.add_row(str(r["rank"]), str(r["site_id"]), str(r["kode_kelurahan"]), str(r["gain"]), str(r["reason_en"]))
     ctx.console.print(t)
+    from access.roles import system
+    from ingest.registry.audit import audit_registry_changes
     from ingest.registry.ops import accept_plan
 
     with Lake(ctx.settings.lake_config()) as lake:
         accepted = accept_plan(lake, actor="demo-planner", top=5)
+    audit_registry_changes(ctx.settings.resolved_ops_db_url(), accepted.changes, system("demo-planner"))
     ctx.console.print(
         f"  registry: top {len(accepted.added)} sites accepted as planned cameras "
         "(pantau cameras accept-plan; pantau cameras install ID --stream-url ... when they are up)"

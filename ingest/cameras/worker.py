@@ -178,6 +178,9 @@ class WorkerConfig:
     priority_poll_s: float = 5.0
     priority_interval_s: float = 1.0
     priority_boost_s: float = 120.0
+    # a worker given a registry follower asks it for changes this often (added, retired and changed cameras of its
+    # shard take effect at the next poll, without a restart)
+    registry_poll_s: float = 5.0
 
 
 @dataclass
@@ -192,6 +195,7 @@ class WorkerStats:
     keyframes: int = 0
     public_keyframes: int = 0
     flush_errors: int = 0
+    registry_updates: int = 0
     runtime_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -206,6 +210,7 @@ class WorkerStats:
             "keyframes": self.keyframes,
             "public_keyframes": self.public_keyframes,
             "flush_errors": self.flush_errors,
+            "registry_updates": self.registry_updates,
             "runtime_s": round(self.runtime_s, 3),
         }
 
@@ -260,8 +265,15 @@ class CaptureWorker:
         secrets: SecretResolver | None = None,
         priority: PriorityRequests | None = None,
         context: ContextFn | None = None,
+        follow: Any = None,
+        select: Callable[[list[CameraSpec]], list[CameraSpec]] | None = None,
     ) -> None:
         self.store = store
+        # registry following (``ingest.cameras.registry.RegistryFollower``): ``select`` keeps this worker's cameras
+        self.follow = follow
+        self.select = select or (lambda cams: cams)
+        self.interval_s = interval_s
+        self._closing: list[_CameraState] = []
         self.priority = priority
         self.context = context
         self.secrets = secrets or SecretResolver()
@@ -442,6 +454,40 @@ class CaptureWorker:
         self.stats.priority_served += len(served)
         return served
 
+    # -- following the registry --------------------------------------------------------
+    def _follow_registry(
+        self, following: Future[Any], heap: list[tuple[float, int, int]], by_id: dict[str, int], now: float
+    ) -> None:
+        """Apply a finished registry poll: retired (or re-sharded) cameras stop, new ones start, changed ones
+        (URL, kind, secret, interval) are reopened with their new spec. An unreadable registry keeps the cameras."""
+        try:
+            upd = following.result()
+        except Exception as exc:  # the registry being unreadable for a moment keeps the cameras we have
+            log.warning("registry poll failed (%s): keeping %d cameras", exc, len(by_id))
+            return
+        if upd is None:
+            return
+        new = {c.camera_id: c for c in self.select(list(upd[0]))}
+        before = set(by_id)
+        gone = before - set(new)
+        fresh = set(new) - before
+        changed = {cid for cid in before & set(new) if self.states[by_id[cid]].spec != new[cid]}
+        for cid in gone | changed:
+            st = self.states[by_id.pop(cid)]
+            st.gen += 1  # its schedule entries are skipped from now on
+            self._closing.append(st)  # closed once an in-flight sample (bounded by the read timeout) is done
+        for k, cid in enumerate(sorted(fresh | changed)):
+            st = _CameraState(new[cid], self.interval_s, self.cfg)
+            self.states.append(st)
+            by_id[cid] = len(self.states) - 1
+            heapq.heappush(heap, (now + (k % 97) / 97 * st.interval_s, by_id[cid], st.gen))
+        self.stats.cameras = len(by_id)
+        self.stats.registry_updates += 1
+        log.info(
+            "registry version %s: %d cameras in this shard (%d added, %d removed, %d changed)",
+            upd[1], len(new), len(fresh), len(gone), len(changed),
+        )  # fmt: skip
+
     # -- the loop -----------------------------------------------------------------------
     def run(self, stop_event: threading.Event, max_runtime_s: float | None) -> WorkerStats:
         t0 = time.monotonic()
@@ -457,16 +503,28 @@ class CaptureWorker:
         pool = ThreadPoolExecutor(max_workers=max(1, self.cfg.max_threads), thread_name_prefix="capture")
         flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flush")  # never stall the schedule
         poller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="priority") if self.priority else None
+        follower = ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry") if self.follow else None
         pending: Future[str | None] | None = None
         polling: Future[list[PriorityRequest]] | None = None
+        following: Future[Any] | None = None
+        next_follow = t0 + self.cfg.registry_poll_s
         try:
             while not stop_event.is_set():
                 now = time.monotonic()
                 if max_runtime_s is not None and now - t0 >= max_runtime_s:
                     break
+                if following is not None and following.done():
+                    self._follow_registry(following, heap, by_id, now)
+                    following = None
+                if follower is not None and following is None and now >= next_follow:
+                    following = follower.submit(self.follow.poll)
+                    next_follow = now + self.cfg.registry_poll_s
+                self._closing = [st for st in self._closing if st.busy or _closed(st)]
                 if polling is not None and polling.done():
                     for req in self._served(polling):
-                        i = by_id[req.camera_id]
+                        i = by_id.get(req.camera_id, -1)
+                        if i < 0:
+                            continue  # left this worker (retired or re-sharded) since the poll
                         st = self.states[i]
                         st.boost_interval_s = min(self.cfg.priority_interval_s, st.interval_s)
                         st.boost_until = now + self.cfg.priority_boost_s
@@ -502,6 +560,8 @@ class CaptureWorker:
             flusher.shutdown(wait=True)
             if poller is not None:
                 poller.shutdown(wait=True)
+            if follower is not None:
+                follower.shutdown(wait=True)
             self.flush()
             for st in self.states:
                 st.close()
@@ -528,6 +588,12 @@ def _decode_full(data: bytes) -> np.ndarray:
     if img is None:
         raise ValueError("the camera's JPEG could not be decoded in full")
     return img
+
+
+def _closed(st: _CameraState) -> bool:
+    """Close a camera that left the worker; False, so it leaves the closing list."""
+    st.close()
+    return False
 
 
 def _warm_up() -> None:
@@ -558,15 +624,24 @@ def run_worker(
     scoring: str = "vision",
     priority: PriorityRequests | None = None,
     context: ContextFn | None = None,
+    follow: Any = None,
+    camera_ids: Iterable[str] | None = None,
 ) -> WorkerStats:
     """Capture the cameras of ``shard`` until ``stop_event`` is set (or ``max_runtime_s`` passed).
 
     ``blur``: True = the default face + plate blur for public keyframes, a callable = that blur,
     None/False = no public copies. ``scoring``: ``vision`` or ``passthrough`` (see ``analyzer_factory``), unless
-    ``analyzer_factory`` is given. Returns the run's statistics after the final flush.
+    ``analyzer_factory`` is given. ``follow`` (``ingest.cameras.registry.RegistryFollower``): every
+    ``config.registry_poll_s`` the worker asks for registry changes and applies those of its shard (and of
+    ``camera_ids``, when given) without a restart. Returns the run's statistics after the final flush.
     """
     s = Shard.parse(shard)
-    mine = select_shard(cameras, s)
+    wanted = set(camera_ids) if camera_ids is not None else None
+
+    def select(cams: list[CameraSpec]) -> list[CameraSpec]:
+        return [c for c in select_shard(cams, s) if wanted is None or c.camera_id in wanted]
+
+    mine = select(list(cameras))
     cfg = config or WorkerConfig()
     blur_fn: Callable[[np.ndarray], np.ndarray] | None
     blur_fn = _default_blur() if blur is True else (blur or None)  # type: ignore[assignment]
@@ -582,6 +657,8 @@ def run_worker(
         secrets=secrets,
         priority=priority,
         context=context,
+        follow=follow,
+        select=select,
     )
     log.info("worker %s: %d cameras (shard %s), interval %.1fs", worker.worker_id, len(mine), s, interval_s)
     return worker.run(stop_event or threading.Event(), max_runtime_s)
@@ -671,14 +748,28 @@ def run_capture_command(
     priority: bool = True,
     priority_interval_s: float = 1.0,
     priority_boost_s: float = 120.0,
+    lake_factory: Callable[[], Any] | None = None,
+    registry_poll_s: float = 5.0,
 ) -> dict[str, Any]:
     """What ``pantau capture`` runs: cameras from the lake (or a CSV/JSON file), this shard, until SIGTERM
     (or ``duration_s``); returns the run statistics as a dict. With ``priority`` (and a lake), panic-button
-    priority requests for these cameras are served: sampled every ``priority_interval_s`` for ``priority_boost_s``."""
-    from ingest.cameras.registry import filter_ids, load_cameras_file, load_cameras_lake
+    priority requests for these cameras are served: sampled every ``priority_interval_s`` for ``priority_boost_s``.
 
-    cams = load_cameras_file(cameras_file) if cameras_file else load_cameras_lake(lake)
-    cams = filter_ids(cams, list(camera_ids) if camera_ids else None)
+    The worker follows registry changes of its shard every ``registry_poll_s`` (``RegistryFollower``): the file by
+    modification time, or the lake through ``lake_factory`` (a fresh read-only handle per poll, so commits of
+    other processes are seen); without either it keeps its first list."""
+    from ingest.cameras.registry import RegistryFollower, load_cameras_file, load_cameras_lake
+
+    follow: RegistryFollower | None = None
+    if cameras_file:
+        follow = RegistryFollower(cameras_file=cameras_file)
+    elif lake_factory is not None:
+        follow = RegistryFollower(lake_factory=lake_factory)
+    first = follow.poll() if follow is not None else None
+    if first is not None:
+        cams = first[0]
+    else:
+        cams = load_cameras_file(cameras_file) if cameras_file else load_cameras_lake(lake)
     stats = run_capture(
         cams,
         store,
@@ -687,12 +778,17 @@ def run_capture_command(
         flush_every_s=flush_every_s,
         duration_s=duration_s,
         config=WorkerConfig(
-            max_threads=max_threads, priority_interval_s=priority_interval_s, priority_boost_s=priority_boost_s
+            max_threads=max_threads,
+            priority_interval_s=priority_interval_s,
+            priority_boost_s=priority_boost_s,
+            registry_poll_s=registry_poll_s,
         ),
         blur=public_keyframes,
         secrets=SecretResolver(secrets_file),
         scoring=scoring,
         priority=LakePriorityRequests(lake) if priority and lake is not None else None,
         context=FloodContextProvider(lake) if lake is not None else None,
+        follow=follow,
+        camera_ids=list(camera_ids) if camera_ids else None,
     )
     return stats.as_dict()

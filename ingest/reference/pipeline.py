@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -41,38 +42,48 @@ def build_reference_tables(data_dir: Path = L.DATA_DIR) -> dict[str, L.RefResult
     }
 
 
+# receives the registry changes a reference load made (seeded cameras), for the audit log
+AuditFn = Callable[[Sequence[Any]], Any]
+
+
 def load_reference_data(
-    lake: Lake, data_dir: Path = L.DATA_DIR, progress: Callable[[str], None] | None = None
+    lake: Lake,
+    data_dir: Path = L.DATA_DIR,
+    progress: Callable[[str], None] | None = None,
+    audit: AuditFn | None = None,
 ) -> list[TableLoad]:
-    """Replace every reference table and the issue log in the lake; returns per-table counts."""
+    """Replace every reference table and the issue log in the lake; returns per-table counts.
+
+    ``audit`` (``ingest.registry.audit.audit_registry_changes`` bound to an ops DB and a principal) receives the
+    registry changes of the cameras seeded now."""
     results = build_reference_tables(data_dir)
     out: list[TableLoad] = []
     all_issues: list[L.RefIssue] = []
     for table, res in results.items():
         if progress:
             progress(table)
-        write_table(lake, table, res)
+        write_table(lake, table, res, audit)
         all_issues += res.issues
         out.append(TableLoad(table, res.table.num_rows, res.source_rows, len(res.issues)))
     lake.replace("reference_issues", L.issues_table(all_issues))
     return out
 
 
-def write_table(lake: Lake, table: str, result: L.RefResult) -> pa.Table:
+def write_table(lake: Lake, table: str, result: L.RefResult, audit: AuditFn | None = None) -> pa.Table:
     """Replace a reference table; ``cameras`` goes through the registry (see ``write_cameras``)."""
     if table == "cameras":
-        write_cameras(lake, result.table)
+        write_cameras(lake, result.table, audit)
     else:
         lake.replace(table, result.table)
     return result.table
 
 
-def write_cameras(lake: Lake, cameras: pa.Table) -> int:
+def write_cameras(lake: Lake, cameras: pa.Table, audit: AuditFn | None = None) -> int:
     """Seed the camera registry from the reference inventory.
 
     An empty registry takes the whole inventory; once the registry has history it owns its cameras, and only
-    sites it has never seen are added. Every camera without history gets its first version (action ``seed``).
-    Returns the number of cameras seeded now.
+    sites it has never seen are added. Every camera without history gets its first version (action ``seed``),
+    and ``audit`` receives those changes. Returns the number of cameras seeded now.
     """
     from ingest.registry import ops, store
 
@@ -80,4 +91,7 @@ def write_cameras(lake: Lake, cameras: pa.Table) -> int:
         lake.replace("cameras", cameras)
     else:
         lake.insert_new("cameras", cameras, ["camera_id"])
-    return ops.seed_unversioned(lake)
+    changes = ops.seed_changes(lake)
+    if audit is not None and changes:
+        audit(changes)
+    return len(changes)

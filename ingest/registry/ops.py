@@ -360,13 +360,20 @@ def accept_plan(
 
 def seed_unversioned(lake: Any, *, actor: str = "reference-load", now: datetime | None = None) -> int:
     """Give every camera without history (written by the reference loader) its first version (``seed``)."""
+    return len(seed_changes(lake, actor=actor, now=now))
+
+
+def seed_changes(lake: Any, *, actor: str = "reference-load", now: datetime | None = None) -> list[RegistryChange]:
+    """``seed_unversioned``, returning the changes written (for the audit log)."""
     at = _now(now)
     changes = []
     for cam in store.unversioned_cameras(lake):
         rec = {k: cam.get(k) for k in RECORD_FIELDS}
         rec["status"] = rec.get("status") or ("installed" if cam.get("active") is not False else "retired")
         changes.append(record_change(None, rec, action="seed", actor=actor, at=at, source="reference"))
-    return store.write_changes(lake, changes, actor=actor, at=at) if changes else 0
+    if changes:
+        store.write_changes(lake, changes, actor=actor, at=at)
+    return changes
 
 
 def list_cameras(
