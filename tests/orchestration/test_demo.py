@@ -64,6 +64,22 @@ def test_reference_data_and_cameras_landed(lake: Lake) -> None:
     assert lake.scalar("SELECT count(*) FROM risk_hourly_camera WHERE vehicles_mean IS NOT NULL") > 0
 
 
+def test_the_accepted_plan_is_audited_and_the_log_verifies(lake: Lake, demo_dir: Path) -> None:
+    """The demo changes the registry outside the CLI; each planned camera still has its audit row."""
+    from access.audit import query_audit, verify_audit_chain
+    from alerts.db import OpsDB, sqlite_url
+
+    planned = {r["camera_id"] for r in _rows(lake, "SELECT camera_id FROM cameras WHERE status = 'planned'")}
+    ops = OpsDB(sqlite_url(str(demo_dir)), create=False)
+    try:
+        rows = query_audit(ops, action="camera.plan")
+        assert {r["target_id"] for r in rows} == planned
+        assert {(r["actor"], r["role"]) for r in rows} == {("demo-planner", "system")}
+        assert verify_audit_chain(ops) >= len(planned)
+    finally:
+        ops.dispose()
+
+
 def test_scripted_incidents_alert_and_normal_cameras_stay_quiet(lake: Lake) -> None:
     roles = {s.camera_id: s.role for s in demo_scenario(24, seed=0, duration_s=SECONDS, hls_cameras=2)}
     raised: dict[str, set[str]] = {}
