@@ -101,14 +101,17 @@ def sign_in(page: object, user: str, password: str | None = None) -> None:
 
 
 @contextmanager
-def served_dashboard(root: Path, log_path: Path) -> Iterator[str]:
-    """A Streamlit server over data folder ``root`` on a free loopback port; yields its URL. On exit the server is
-    stopped and its log must hold no traceback."""
-    port = _free_port()
+def served_dashboard(
+    root: Path, log_path: Path, *, port: int | None = None, secrets_file: Path | None = None
+) -> Iterator[str]:
+    """A Streamlit server over data folder ``root`` on ``port`` (a free loopback port by default), with Streamlit's
+    ``secrets_file`` when given; yields its URL. On exit the server is stopped and its log must hold no traceback."""
+    port = port or _free_port()
     with open(log_path, "wb") as log:
         proc = start_dashboard(
-            root, port=port, headless=True, address="127.0.0.1", stdout=log, stderr=subprocess.STDOUT
-        )
+            root, port=port, headless=True, address="127.0.0.1", secrets_file=secrets_file, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
         try:
             assert wait_until_ready(port, timeout_s=180), log_path.read_text()
             yield f"http://127.0.0.1:{port}"

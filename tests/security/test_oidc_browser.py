@@ -18,7 +18,6 @@ import http.server
 import json
 import os
 import secrets
-import subprocess
 import threading
 import time
 import warnings
@@ -28,10 +27,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PAGES, _free_port, _settle
+from test_browser import CHROMIUM, CHROMIUM_ARGS, PAGES, _free_port, _settle, served_dashboard
 
 from dashboards.i18n import translate
-from dashboards.launch import start_dashboard, wait_until_ready, write_auth_secrets
+from dashboards.launch import write_auth_secrets
 from orchestration.settings import load_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -196,24 +195,11 @@ def oidc_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
     assert settings.oidc_enabled() and settings.oidc_roles == ROLE_MAP
     secrets_file = write_auth_secrets(settings, root.parent / "streamlit")
     assert secrets_file is not None and "[auth]" in secrets_file.read_text()
-    log_path = root.parent / "server.log"
-    with open(log_path, "wb") as log:
-        proc = start_dashboard(
-            root, port=port, address="127.0.0.1", secrets_file=secrets_file, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            assert wait_until_ready(port, timeout_s=180), log_path.read_text()
-            yield f"http://127.0.0.1:{port}", provider
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            provider.close()
-    server_log = log_path.read_text(errors="replace")
-    assert "Traceback" not in server_log, server_log
+    try:
+        with served_dashboard(root, root.parent / "server.log", port=port, secrets_file=secrets_file) as url:
+            yield url, provider
+    finally:
+        provider.close()
 
 
 def _nav(page: Any) -> set[str]:
